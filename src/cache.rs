@@ -1,0 +1,366 @@
+//! The content-addressed object store (DESIGN §3.1): `<root>/blake3/<2>/<62>`, read-only
+//! objects, atomic inserts through `tmp/` with batched durability, and linking objects into
+//! the workspace (reflink, copy, hardlink, symlink) without following symlinks.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+
+use crate::hash::{self, Hashed, Oid};
+
+/// Batches at or above this many files are flushed with one `syncfs` instead of one fsync each.
+const SYNCFS_THRESHOLD: usize = 64;
+
+/// How the workspace copy of an object is made, tried in the order `core.link` gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkMode {
+    /// Copy-on-write clone: instant, independent, needs btrfs/xfs/apfs.
+    Reflink,
+    /// A full private copy.
+    Copy,
+    /// A hard link to the read-only cache object.
+    Hardlink,
+    /// A symbolic link to the cache object.
+    Symlink,
+}
+
+impl LinkMode {
+    /// Parses a `core.link` entry.
+    pub fn parse(s: &str) -> Option<LinkMode> {
+        Some(match s {
+            "reflink" => LinkMode::Reflink,
+            "copy" => LinkMode::Copy,
+            "hardlink" => LinkMode::Hardlink,
+            "symlink" => LinkMode::Symlink,
+            _ => return None,
+        })
+    }
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkMode::Reflink => "reflink",
+            LinkMode::Copy => "copy",
+            LinkMode::Hardlink => "hardlink",
+            LinkMode::Symlink => "symlink",
+        }
+    }
+
+    /// Whether the workspace file shares the cache object (and so must stay read-only).
+    pub fn shares_object(self) -> bool {
+        matches!(self, LinkMode::Hardlink | LinkMode::Symlink)
+    }
+}
+
+/// A local object store.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+/// An object written to `tmp/` and not yet renamed into place.
+#[derive(Debug)]
+pub struct Staged {
+    temp: PathBuf,
+    oid: Oid,
+}
+
+/// Objects staged by one operation, made durable and visible together by [`Cache::publish`].
+#[derive(Debug, Default)]
+pub struct Batch {
+    staged: Vec<Staged>,
+}
+
+impl Batch {
+    /// Number of objects waiting to be published.
+    pub fn len(&self) -> usize {
+        self.staged.len()
+    }
+
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.staged.is_empty()
+    }
+
+    /// Adds more staged objects (from a parallel worker's own batch).
+    pub fn extend(&mut self, mut other: Batch) {
+        self.staged.append(&mut other.staged);
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        // An unpublished batch (an error part-way) leaves no temp files behind.
+        for s in &self.staged {
+            let _ = fs::remove_file(&s.temp);
+        }
+    }
+}
+
+/// Metadata that identifies a workspace file's version, to detect changes while we read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Change time, nanoseconds since the epoch.
+    pub ctime_ns: i64,
+    /// Inode number.
+    pub inode: u64,
+}
+
+impl FileStamp {
+    /// The stamp of already-read metadata.
+    pub fn of(meta: &fs::Metadata) -> FileStamp {
+        FileStamp {
+            size: meta.len(),
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+            inode: meta.ino(),
+        }
+    }
+}
+
+impl Cache {
+    /// A cache rooted at `root` (usually `.mvc/cache`).
+    pub fn new(root: PathBuf) -> Cache {
+        Cache { root }
+    }
+
+    /// The cache directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where an object lives: `<root>/blake3/ab/cdef…`.
+    pub fn object_path(&self, oid: &Oid) -> PathBuf {
+        let hex = oid.to_hex();
+        self.root.join("blake3").join(&hex[..2]).join(&hex[2..])
+    }
+
+    /// The staging directory for atomic writes (inside the cache, so renames stay on one
+    /// filesystem).
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// Whether the object is present (by name; `fsck` verifies content).
+    pub fn contains(&self, oid: &Oid) -> bool {
+        fs::symlink_metadata(self.object_path(oid)).is_ok_and(|m| m.is_file())
+    }
+
+    fn new_temp(&self) -> Result<(File, PathBuf)> {
+        let dir = self.tmp_dir();
+        fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
+        let temp = tempfile::Builder::new()
+            .prefix("obj-")
+            .tempfile_in(&dir)
+            .with_context(|| format!("creating a temp file in `{}`", dir.display()))?;
+        let (file, path) = temp.keep().context("keeping a temp file")?;
+        Ok((file, path))
+    }
+
+    /// Reads a workspace file once, hashing it and copying it into `tmp/` together, and stages
+    /// the copy in `batch` unless the object is already present. Fails if the file changes
+    /// while it is read (its metadata before and after must agree).
+    pub fn insert_file(
+        &self,
+        path: &Path,
+        batch: &mut Batch,
+        on_bytes: &mut dyn FnMut(u64),
+    ) -> Result<(Hashed, FileStamp)> {
+        let mut file = File::open(path).with_context(|| format!("opening `{}`", path.display()))?;
+        let before =
+            FileStamp::of(&file.metadata().with_context(|| format!("reading metadata of `{}`", path.display()))?);
+        let (mut temp, temp_path) = self.new_temp()?;
+        let staged = Staged { temp: temp_path, oid: Oid::from_bytes([0; 32]) };
+        let result = hash::hash_stream(&mut file, Some(&mut temp), on_bytes)
+            .with_context(|| format!("reading `{}`", path.display()));
+        let hashed = match result {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = fs::remove_file(&staged.temp);
+                return Err(e);
+            }
+        };
+        drop(temp);
+        let after = FileStamp::of(
+            &fs::symlink_metadata(path).with_context(|| format!("reading metadata of `{}`", path.display()))?,
+        );
+        if before != after || hashed.size != before.size {
+            let _ = fs::remove_file(&staged.temp);
+            bail!(ChangedWhileReading(path.to_path_buf()));
+        }
+        if self.contains(&hashed.oid) {
+            let _ = fs::remove_file(&staged.temp);
+        } else {
+            batch.staged.push(Staged { oid: hashed.oid, ..staged });
+        }
+        Ok((hashed, before))
+    }
+
+    /// Stages in-memory bytes (a manifest) as an object; returns its oid.
+    pub fn insert_bytes(&self, bytes: &[u8], batch: &mut Batch) -> Result<Oid> {
+        let oid = Oid::of_bytes(bytes);
+        if self.contains(&oid) {
+            return Ok(oid);
+        }
+        let (mut temp, temp_path) = self.new_temp()?;
+        let staged = Staged { temp: temp_path, oid };
+        temp.write_all(bytes).with_context(|| format!("writing `{}`", staged.temp.display()))?;
+        batch.staged.push(staged);
+        Ok(oid)
+    }
+
+    /// Stages an already verified temp file (a download) under its oid.
+    pub fn stage_verified(&self, temp: PathBuf, oid: Oid, batch: &mut Batch) {
+        batch.staged.push(Staged { temp, oid });
+    }
+
+    /// A fresh temp file in the cache's `tmp/` for a caller to fill (downloads).
+    pub fn temp_file(&self) -> Result<(File, PathBuf)> {
+        self.new_temp()
+    }
+
+    /// Makes every staged object durable and visible: flush all temp files (in parallel, or
+    /// one `syncfs` for large batches), rename each into place read-only, then fsync each
+    /// touched `blake3/xx` directory once. Never one fsync per object in sequence.
+    pub fn publish(&self, mut batch: Batch) -> Result<()> {
+        let staged = std::mem::take(&mut batch.staged);
+        if staged.is_empty() {
+            return Ok(());
+        }
+        let cleanup = |items: &[Staged]| {
+            for s in items {
+                let _ = fs::remove_file(&s.temp);
+            }
+        };
+        if let Err(e) = self.flush(&staged) {
+            cleanup(&staged);
+            return Err(e);
+        }
+        let mut dirs = BTreeSet::new();
+        for (i, s) in staged.iter().enumerate() {
+            let dest = self.object_path(&s.oid);
+            let dir = dest.parent().expect("object paths have a parent").to_path_buf();
+            let result = (|| -> Result<()> {
+                fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
+                fs::set_permissions(&s.temp, fs::Permissions::from_mode(0o444))
+                    .with_context(|| format!("making `{}` read-only", s.temp.display()))?;
+                fs::rename(&s.temp, &dest).with_context(|| format!("moving an object into `{}`", dest.display()))
+            })();
+            if let Err(e) = result {
+                cleanup(&staged[i..]);
+                return Err(e);
+            }
+            dirs.insert(dir);
+        }
+        dirs.insert(self.root.join("blake3"));
+        dirs.into_par_iter().try_for_each(|d| fsync_dir(&d))?;
+        Ok(())
+    }
+
+    fn flush(&self, staged: &[Staged]) -> Result<()> {
+        if staged.len() >= SYNCFS_THRESHOLD && syncfs(&self.tmp_dir()).is_ok() {
+            return Ok(());
+        }
+        staged.par_iter().try_for_each(|s| {
+            File::open(&s.temp).and_then(|f| f.sync_all()).with_context(|| format!("flushing `{}`", s.temp.display()))
+        })
+    }
+
+    /// Reads a whole object into memory, for small objects only (manifests). `limit` guards
+    /// against a hostile or corrupt object of absurd size.
+    pub fn read_small(&self, oid: &Oid, limit: u64) -> Result<Vec<u8>> {
+        let path = self.object_path(oid);
+        let len = fs::metadata(&path).with_context(|| format!("object {oid} is not in the cache"))?.len();
+        if len > limit {
+            bail!("object {oid} is {len} bytes, over the {limit} byte limit for manifests");
+        }
+        fs::read(&path).with_context(|| format!("reading `{}`", path.display()))
+    }
+
+    /// Materializes object `oid` at workspace path `dest`, trying `modes` in order and
+    /// falling back when the filesystem refuses. The file is built under a temp name beside
+    /// `dest` and renamed over it, so `dest` is never half-written; a symlink at `dest` is
+    /// replaced, never followed. Returns the mode used.
+    pub fn link_out(&self, oid: &Oid, dest: &Path, exec: bool, modes: &[LinkMode]) -> Result<LinkMode> {
+        let fallback = [LinkMode::Copy];
+        let modes = if exec && modes.iter().all(|m| m.shares_object()) { &fallback[..] } else { modes };
+        let object = self.object_path(oid);
+        let dir = dest.parent().context("destination has no parent")?;
+        let name = dest.file_name().context("destination has no file name")?.to_string_lossy();
+        let mut last_err = None;
+        // A shared read-only object cannot carry an executable bit of its own, so executable
+        // files always get a private copy.
+        for &mode in modes.iter().filter(|m| !(exec && m.shares_object())) {
+            let temp = dir.join(format!(".{name}.mvc-tmp-{}", std::process::id()));
+            let _ = fs::remove_file(&temp);
+            let made = match mode {
+                LinkMode::Reflink => reflink_copy::reflink(&object, &temp),
+                LinkMode::Copy => copy_file(&object, &temp),
+                LinkMode::Hardlink => fs::hard_link(&object, &temp),
+                LinkMode::Symlink => std::os::unix::fs::symlink(&object, &temp),
+            };
+            match made {
+                Ok(()) => {
+                    if !mode.shares_object() {
+                        let perm = if exec { 0o755 } else { 0o644 };
+                        fs::set_permissions(&temp, fs::Permissions::from_mode(perm))
+                            .with_context(|| format!("setting the mode of `{}`", temp.display()))?;
+                    }
+                    fs::rename(&temp, dest).with_context(|| format!("writing `{}`", dest.display()))?;
+                    return Ok(mode);
+                }
+                Err(e) => {
+                    let _ = fs::remove_file(&temp);
+                    last_err = Some(e);
+                }
+            }
+        }
+        let e = last_err.map(|e| e.to_string()).unwrap_or_else(|| "`core.link` is empty".into());
+        bail!("could not create `{}` from the cache with any of core.link's modes: {e}", dest.display())
+    }
+
+    /// Whether the workspace file at `path` is a hardlink or symlink to a cache object (and so
+    /// must not be edited in place).
+    pub fn is_linked_to_cache(&self, path: &Path) -> bool {
+        let Ok(meta) = fs::symlink_metadata(path) else { return false };
+        if meta.file_type().is_symlink() {
+            return fs::read_link(path).is_ok_and(|t| t.starts_with(&self.root));
+        }
+        meta.nlink() > 1 && meta.permissions().mode() & 0o222 == 0
+    }
+}
+
+/// A file changed between the start and the end of reading it.
+#[derive(Debug, thiserror::Error)]
+#[error("`{}` changed while it was being read; try again when it is no longer being written", .0.display())]
+pub struct ChangedWhileReading(pub PathBuf);
+
+/// Copies bytes only (no permissions from the read-only object), using the kernel's copy path.
+fn copy_file(from: &Path, to: &Path) -> io::Result<()> {
+    let mut src = File::open(from)?;
+    let mut dst = fs::OpenOptions::new().write(true).create_new(true).open(to)?;
+    io::copy(&mut src, &mut dst)?;
+    Ok(())
+}
+
+/// fsyncs a directory so renames into it survive a crash.
+pub fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|f| f.sync_all()).with_context(|| format!("flushing directory `{}`", dir.display()))
+}
+
+fn syncfs(path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = File::open(path)?;
+    // SAFETY: syncfs takes a valid open descriptor, which `dir` holds for the call.
+    let rc = unsafe { libc::syncfs(dir.as_raw_fd()) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}

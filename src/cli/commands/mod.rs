@@ -1,0 +1,80 @@
+//! One file per command: clap args, then build options, call the op, render the report.
+
+mod add;
+mod checkout;
+mod commit;
+mod completions;
+mod config;
+mod init;
+mod r#move;
+mod remove;
+mod status;
+mod unprotect;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use super::Ui;
+
+#[derive(Subcommand)]
+pub enum Command {
+    Init(init::InitArgs),
+    Add(add::AddArgs),
+    Status(status::StatusArgs),
+    Checkout(checkout::CheckoutArgs),
+    Commit(commit::CommitArgs),
+    Remove(remove::RemoveArgs),
+    Move(r#move::MoveArgs),
+    Unprotect(unprotect::UnprotectArgs),
+    Config(config::ConfigArgs),
+    Completions(completions::CompletionsArgs),
+}
+
+impl Command {
+    /// Whether the command was asked for `--json` (which silences status messages).
+    pub fn wants_json(&self) -> bool {
+        match self {
+            Command::Add(a) => a.json,
+            Command::Status(a) => a.json,
+            Command::Checkout(a) => a.json,
+            Command::Commit(a) => a.json,
+            Command::Config(a) => a.wants_json(),
+            _ => false,
+        }
+    }
+}
+
+/// Runs a parsed command from `cwd`.
+pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init(args) => init::run(args, cwd, ui),
+        Command::Add(args) => add::run(args, cwd, ui),
+        Command::Status(args) => status::run(args, cwd, ui),
+        Command::Checkout(args) => checkout::run(args, cwd, ui),
+        Command::Commit(args) => commit::run(args, cwd, ui),
+        Command::Remove(args) => remove::run(args, cwd, ui),
+        Command::Move(args) => r#move::run(args, cwd, ui),
+        Command::Unprotect(args) => unprotect::run(args, cwd, ui),
+        Command::Config(args) => config::run(args, cwd, ui),
+        Command::Completions(args) => completions::run(args, ui),
+    }
+}
+
+/// Human-readable byte size: `1.5 GiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+/// A path from a pointer or another person's commit, made safe to print.
+pub fn shown(path: &str) -> String {
+    mvc::text::sanitize(path)
+}

@@ -1,0 +1,146 @@
+//! `mvc status`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use mvc::ops::status::{ArtifactStatus, StatusOptions, Workspace, status};
+use mvc::repo::Repo;
+use serde::Serialize;
+
+use super::shown;
+use crate::cli::Ui;
+
+/// Show which artifacts differ from their pointers or are missing from the cache
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// Artifacts (or directories holding artifacts) to inspect; default: all
+    #[arg(value_name = "PATH")]
+    targets: Vec<PathBuf>,
+    /// Exit 1 when anything differs (`--check=modified`: only when an artifact was modified)
+    #[arg(long, value_name = "WHAT", num_args = 0..=1, require_equals = true, default_missing_value = "any")]
+    check: Option<Check>,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Check {
+    /// Any difference: modified, missing, or not in the cache
+    Any,
+    /// Only artifacts modified in the workspace (a fresh clone that has not pulled is fine)
+    Modified,
+}
+
+#[derive(Serialize)]
+struct JsonStatus<'a> {
+    artifacts: Vec<JsonArtifact<'a>>,
+    hashed: u64,
+}
+
+#[derive(Serialize)]
+struct JsonArtifact<'a> {
+    path: &'a str,
+    kind: &'static str,
+    oid: String,
+    workspace: &'static str,
+    in_cache: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<JsonChanges<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonChanges<'a> {
+    added: &'a [String],
+    modified: &'a [String],
+    deleted: &'a [String],
+}
+
+fn workspace_name(w: Workspace) -> &'static str {
+    match w {
+        Workspace::Unchanged => "unchanged",
+        Workspace::Modified => "modified",
+        Workspace::Missing => "missing",
+    }
+}
+
+pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let repo = Repo::open(cwd)?;
+    let reporter = ui.reporter();
+    let report = status(&repo, &StatusOptions { targets: args.targets, cwd: cwd.to_path_buf() }, &reporter)?;
+    if ui.json() {
+        let artifacts = report.artifacts.iter().map(to_json).collect();
+        ui.out_json(&JsonStatus { artifacts, hashed: report.hashed })?;
+    } else {
+        for a in report.artifacts.iter().filter(|a| !a.is_clean()) {
+            render(ui, a)?;
+        }
+        if report.artifacts.iter().all(ArtifactStatus::is_clean) {
+            ui.status(format!("{} artifacts, all up to date", report.artifacts.len()));
+        }
+    }
+    let failed = match args.check {
+        None => false,
+        Some(Check::Any) => report.artifacts.iter().any(|a| !a.is_clean()),
+        Some(Check::Modified) => report.artifacts.iter().any(|a| a.workspace == Workspace::Modified),
+    };
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn to_json(a: &ArtifactStatus) -> JsonArtifact<'_> {
+    JsonArtifact {
+        path: &a.path,
+        kind: a.kind.as_str(),
+        oid: a.oid.to_hex(),
+        workspace: workspace_name(a.workspace),
+        in_cache: a.in_cache,
+        changes: a.changes.as_ref().map(|c| JsonChanges {
+            added: &c.added,
+            modified: &c.modified,
+            deleted: &c.deleted,
+        }),
+    }
+}
+
+fn render(ui: &Ui, a: &ArtifactStatus) -> std::io::Result<()> {
+    let path = shown(&a.path);
+    match (a.workspace, a.in_cache) {
+        (Workspace::Missing, true) => ui.out(format!("missing:     {path}  (restore with `mvc checkout`)"))?,
+        (Workspace::Missing, false) => {
+            ui.out(format!("not pulled:  {path}  (not in the workspace or cache; `mvc pull`)"))?
+        }
+        (Workspace::Modified, _) => {
+            let detail = a
+                .changes
+                .as_ref()
+                .map(|c| {
+                    format!("  ({} added, {} modified, {} deleted)", c.added.len(), c.modified.len(), c.deleted.len())
+                })
+                .unwrap_or_default();
+            ui.out(format!("modified:    {path}{detail}"))?;
+            if let Some(c) = &a.changes {
+                let lines = c
+                    .added
+                    .iter()
+                    .map(|p| ("added", p))
+                    .chain(c.modified.iter().map(|p| ("modified", p)))
+                    .chain(c.deleted.iter().map(|p| ("deleted", p)));
+                let total = c.added.len() + c.modified.len() + c.deleted.len();
+                for (what, p) in lines.take(10) {
+                    ui.out(format!("    {what}: {path}/{}", shown(p)))?;
+                }
+                if total > 10 {
+                    ui.out(format!("    … and {} more", total - 10))?;
+                }
+            }
+            if !a.in_cache {
+                ui.out(format!("not cached:  {path}  (the committed version is not in the cache)"))?;
+            }
+        }
+        (Workspace::Unchanged, false) => {
+            ui.out(format!("not cached:  {path}  (the workspace copy is intact; `mvc commit` re-caches it)"))?
+        }
+        (Workspace::Unchanged, true) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! git integration through git2: staging pointers and `.gitignore`s, committing exactly the
+//! files mvc wrote, and checking what git already tracks. Commits go through the `git`
+//! executable when the user has commit hooks or signing, so those still apply.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Whether git tracks `rel` (a file), or any file under it (a directory).
+pub fn is_tracked(git: &git2::Repository, rel: &str) -> Result<bool> {
+    let index = git.index().context("reading the git index")?;
+    if index.get_path(Path::new(rel), 0).is_some() {
+        return Ok(true);
+    }
+    let prefix = format!("{rel}/");
+    Ok(index.iter().any(|e| e.path.starts_with(prefix.as_bytes())))
+}
+
+/// Repo-relative paths of every pointer file (`*.mvc`) in the git index: the artifacts this
+/// project tracks (`mvc add` stages every pointer it writes).
+pub fn indexed_pointers(git: &git2::Repository) -> Result<Vec<String>> {
+    let index = git.index().context("reading the git index")?;
+    let mut out: Vec<String> = index
+        .iter()
+        .filter(|e| e.path.ends_with(crate::pointer::SUFFIX.as_bytes()))
+        .filter_map(|e| String::from_utf8(e.path).ok())
+        .filter(|p| !p.starts_with(".mvc/"))
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Stages each path as it is in the work tree (removing it from the index if it is gone).
+pub fn stage(git: &git2::Repository, rels: &[String]) -> Result<()> {
+    let mut index = git.index().context("reading the git index")?;
+    let root = git.workdir().context("repository has no work tree")?;
+    for rel in rels {
+        if root.join(rel).exists() {
+            index.add_path(Path::new(rel)).with_context(|| format!("staging `{rel}`"))?;
+        } else {
+            let _ = index.remove_path(Path::new(rel));
+        }
+    }
+    index.write().context("writing the git index")
+}
+
+/// Commits exactly `rels` (already staged) with `message`; the user's other staged changes
+/// stay staged and uncommitted. Returns the new commit id.
+pub fn commit_paths(git: &git2::Repository, rels: &[String], message: &str) -> Result<git2::Oid> {
+    if needs_git_executable(git) {
+        return commit_with_git(git, rels, message);
+    }
+    let signature = git.signature().map_err(|_| {
+        anyhow::anyhow!(
+            "git has no identity to commit with; set one with `git config user.name \"Your Name\"` and `git config user.email you@example.com`"
+        )
+    })?;
+    let index = git.index().context("reading the git index")?;
+    let head = match git.head() {
+        Ok(h) => Some(h.peel_to_commit().context("reading HEAD's commit")?),
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => None,
+        Err(e) => return Err(e).context("reading HEAD"),
+    };
+    let mut partial = git2::Index::new().context("creating an index")?;
+    if let Some(commit) = &head {
+        partial.read_tree(&commit.tree()?).context("reading HEAD's tree")?;
+    }
+    for rel in rels {
+        match index.get_path(Path::new(rel), 0) {
+            Some(entry) => partial.add(&entry).with_context(|| format!("adding `{rel}` to the commit"))?,
+            None => {
+                let _ = partial.remove_path(Path::new(rel));
+            }
+        }
+    }
+    let tree_id = partial.write_tree_to(git).context("writing the commit's tree")?;
+    let tree = git.find_tree(tree_id)?;
+    let parents: Vec<&git2::Commit> = head.iter().collect();
+    git.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).context("creating the commit")
+}
+
+/// The user's commits run hooks or are signed: only the `git` executable honours both.
+fn needs_git_executable(git: &git2::Repository) -> bool {
+    let config = git.config().ok();
+    if config.as_ref().and_then(|c| c.get_bool("commit.gpgSign").ok()).unwrap_or(false) {
+        return true;
+    }
+    let hooks_dir = match config.as_ref().and_then(|c| c.get_path("core.hooksPath").ok()) {
+        Some(p) if p.is_absolute() => p,
+        Some(p) => git.workdir().map(|w| w.join(&p)).unwrap_or(p),
+        None => git.commondir().join("hooks"),
+    };
+    ["pre-commit", "prepare-commit-msg", "commit-msg", "post-commit"].iter().any(|hook| {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(hooks_dir.join(hook)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+fn commit_with_git(git: &git2::Repository, rels: &[String], message: &str) -> Result<git2::Oid> {
+    let workdir = git.workdir().context("repository has no work tree")?;
+    let output = Command::new("git")
+        .current_dir(workdir)
+        .args(["commit", "--quiet", "--only", "-m", message, "--"])
+        .args(rels)
+        .output()
+        .context("running `git commit` (needed because this repository has commit hooks or signing)")?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        bail!("`git commit` failed: {}", crate::text::sanitize(stderr.trim()));
+    }
+    let head = git.head().context("reading HEAD after `git commit`")?;
+    head.target().context("HEAD does not point at a commit")
+}
+
+/// Escapes a file name for a `.gitignore` line so it matches only itself.
+pub fn gitignore_escape(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        match c {
+            '*' | '?' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '!' | '#' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    // Trailing spaces are dropped by git unless escaped.
+    let trimmed = out.trim_end_matches(' ');
+    let trailing = out.len() - trimmed.len();
+    format!("{trimmed}{}", "\\ ".repeat(trailing))
+}
+
+/// The `.gitignore` line for the artifact `name` in its own directory: `/name`, anchored.
+fn ignore_line(name: &str) -> String {
+    format!("/{}", gitignore_escape(name))
+}
+
+/// Adds the artifact at `rel` to the `.gitignore` beside it; returns that `.gitignore`'s
+/// repo-relative path when it changed.
+pub fn ignore_artifact(root: &Path, rel: &str) -> Result<Option<String>> {
+    let (dir, name) = split_parent(rel);
+    let gitignore_rel = if dir.is_empty() { ".gitignore".to_string() } else { format!("{dir}/.gitignore") };
+    let path = root.join(&gitignore_rel);
+    let line = ignore_line(name);
+    let existing = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading `{}`", path.display())),
+    };
+    if existing.lines().any(|l| l == line) {
+        return Ok(None);
+    }
+    let mut text = existing;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&line);
+    text.push('\n');
+    crate::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    Ok(Some(gitignore_rel))
+}
+
+/// Removes the artifact's line from the `.gitignore` beside it; returns that file's
+/// repo-relative path when it changed.
+pub fn unignore_artifact(root: &Path, rel: &str) -> Result<Option<String>> {
+    let (dir, name) = split_parent(rel);
+    let gitignore_rel = if dir.is_empty() { ".gitignore".to_string() } else { format!("{dir}/.gitignore") };
+    let path = root.join(&gitignore_rel);
+    let Ok(existing) = fs::read_to_string(&path) else { return Ok(None) };
+    let line = ignore_line(name);
+    if !existing.lines().any(|l| l == line) {
+        return Ok(None);
+    }
+    let kept: Vec<&str> = existing.lines().filter(|l| *l != line).collect();
+    let mut text = kept.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    crate::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    Ok(Some(gitignore_rel))
+}
+
+/// Splits `a/b/c` into (`a/b`, `c`); a top-level name has an empty parent.
+pub fn split_parent(rel: &str) -> (&str, &str) {
+    match rel.rfind('/') {
+        Some(i) => (&rel[..i], &rel[i + 1..]),
+        None => ("", rel),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitignore_lines_match_only_the_name() {
+        assert_eq!(ignore_line("model.pkl"), "/model.pkl");
+        assert_eq!(ignore_line("a*b?[c]"), "/a\\*b\\?\\[c\\]");
+        assert_eq!(ignore_line("!x"), "/\\!x");
+        assert_eq!(ignore_line("#x"), "/\\#x");
+        assert_eq!(ignore_line("x  "), "/x\\ \\ ");
+    }
+}

@@ -1,0 +1,284 @@
+//! `mvc checkout`: make the workspace match the pointers, from the cache. Workspace data that
+//! is not in the cache is never overwritten or deleted without `--force`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cache::{Cache, FileStamp};
+use crate::hash::Oid;
+use crate::ops::{Artifact, index_key, load_manifest, select};
+use crate::pointer::{Kind, Pointer};
+use crate::progress::Reporter;
+use crate::repo::Repo;
+use crate::state::{Entry, StatIndex};
+use crate::workspace;
+
+/// What to check out.
+pub struct CheckoutOptions {
+    /// Targets as typed; empty for every artifact.
+    pub targets: Vec<PathBuf>,
+    /// Directory the targets are relative to.
+    pub cwd: PathBuf,
+    /// Overwrite or delete workspace data even when the cache has no copy of it.
+    pub force: bool,
+}
+
+/// What happened to one artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Already matched the pointer.
+    Unchanged,
+    /// Files were written or deleted.
+    Updated {
+        /// Files written from the cache.
+        written: u64,
+        /// Files deleted (not in the pointer's version).
+        deleted: u64,
+    },
+    /// Nothing was changed, for this reason.
+    Failed {
+        /// What went wrong.
+        message: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+}
+
+/// One artifact's result.
+#[derive(Debug, Clone)]
+pub struct CheckedOut {
+    /// Repo-relative artifact path.
+    pub path: String,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Results for every selected artifact.
+pub struct CheckoutReport {
+    /// Per artifact, sorted by path.
+    pub artifacts: Vec<CheckedOut>,
+}
+
+impl CheckoutReport {
+    /// Whether any artifact could not be checked out.
+    pub fn failed(&self) -> bool {
+        self.artifacts.iter().any(|a| matches!(a.outcome, Outcome::Failed { .. }))
+    }
+}
+
+/// Runs `mvc checkout`.
+pub fn checkout(repo: &Repo, opts: &CheckoutOptions, reporter: &dyn Reporter) -> Result<CheckoutReport> {
+    let _lock = repo.lock("checkout")?;
+    let index = repo.stat_index();
+    let mut artifacts = Vec::new();
+    for artifact in select(repo, &opts.cwd, &opts.targets)? {
+        let outcome = match checkout_one(repo, &index, &artifact, opts.force, reporter) {
+            Ok(o) => o,
+            Err(e) => Outcome::Failed { message: format!("{e:#}"), hint: crate::error::hint_of(&e) },
+        };
+        artifacts.push(CheckedOut { path: artifact.rel, outcome });
+    }
+    Ok(CheckoutReport { artifacts })
+}
+
+/// Makes one artifact match its pointer.
+pub(crate) fn checkout_one(
+    repo: &Repo,
+    index: &StatIndex,
+    artifact: &Artifact,
+    force: bool,
+    reporter: &dyn Reporter,
+) -> Result<Outcome> {
+    let pointer = artifact.load_pointer(repo)?;
+    crate::fsutil::check_no_symlinked_parent(&repo.root, Path::new(&artifact.rel))?;
+    match pointer.kind {
+        Kind::File => checkout_file(repo, index, artifact, &pointer, force, reporter),
+        Kind::Dir => checkout_dir(repo, index, artifact, &pointer, force, reporter),
+    }
+}
+
+fn not_in_cache(what: &str) -> anyhow::Error {
+    crate::error::hinted(format!("{what} not in the cache"), "fetch it with `mvc pull`").into()
+}
+
+fn checkout_file(
+    repo: &Repo,
+    index: &StatIndex,
+    artifact: &Artifact,
+    pointer: &Pointer,
+    force: bool,
+    reporter: &dyn Reporter,
+) -> Result<Outcome> {
+    let cache = repo.cache();
+    let abs = repo.abs(&artifact.rel);
+    match fs::symlink_metadata(&abs) {
+        Ok(meta) if meta.is_file() && !meta.file_type().is_symlink() => {
+            let found = workspace::found_file(&abs, &pointer.path, repo.cache().root())?;
+            let key = |_: &workspace::Found| artifact.rel.clone();
+            let current = workspace::resolve(vec![found], &key, index, None, reporter)?.files[0].oid;
+            if current == pointer.oid {
+                return Ok(Outcome::Unchanged);
+            }
+            if !cache.contains(&pointer.oid) {
+                return Err(not_in_cache(&format!("`{}` ({})", artifact.rel, pointer.oid.short())));
+            }
+            if !force && !cache.contains(&current) {
+                bail!(unsaved(&artifact.rel));
+            }
+        }
+        Ok(meta) if meta.file_type().is_symlink() && cache.is_linked_to_cache(&abs) => {}
+        Ok(meta) if meta.is_dir() => {
+            if !force {
+                bail!(crate::error::hinted(
+                    format!("`{}` is a directory in the workspace but a file in its pointer", artifact.rel),
+                    "move it away, or use `--force` to replace it"
+                ));
+            }
+            if !cache.contains(&pointer.oid) {
+                return Err(not_in_cache(&format!("`{}` ({})", artifact.rel, pointer.oid.short())));
+            }
+            fs::remove_dir_all(&abs).with_context(|| format!("removing `{}`", abs.display()))?;
+        }
+        Ok(_) if !force => bail!("`{}` is a symlink or special file; use `--force` to replace it", artifact.rel),
+        _ => {}
+    }
+    if !cache.contains(&pointer.oid) {
+        return Err(not_in_cache(&format!("`{}` ({})", artifact.rel, pointer.oid.short())));
+    }
+    if let Some(dir) = abs.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+    }
+    cache.link_out(&pointer.oid, &abs, false, &repo.config.link)?;
+    remember(index, &[(artifact.rel.clone(), abs, pointer.oid)]);
+    Ok(Outcome::Updated { written: 1, deleted: 0 })
+}
+
+fn unsaved(path: &str) -> crate::error::Hinted {
+    crate::error::hinted(
+        format!("`{path}` has changes that are not in the cache; checkout would lose them"),
+        format!("save them with `mvc add {path}` (or `mvc commit`), or discard them with `--force`"),
+    )
+}
+
+fn checkout_dir(
+    repo: &Repo,
+    index: &StatIndex,
+    artifact: &Artifact,
+    pointer: &Pointer,
+    force: bool,
+    reporter: &dyn Reporter,
+) -> Result<Outcome> {
+    let cache = repo.cache();
+    let abs = repo.abs(&artifact.rel);
+    if !cache.contains(&pointer.oid) {
+        return Err(not_in_cache(&format!("the manifest of `{}` ({})", artifact.rel, pointer.oid.short())));
+    }
+    let manifest = load_manifest(repo, pointer, &artifact.pointer_rel)?;
+    let missing = manifest.entries.iter().filter(|e| !cache.contains(&e.oid)).count();
+    if missing > 0 {
+        return Err(not_in_cache(&format!("{missing} of {} files of `{}` are", manifest.entries.len(), artifact.rel)));
+    }
+    match fs::symlink_metadata(&abs) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) if !force => bail!(crate::error::hinted(
+            format!("`{}` is a file in the workspace but a directory in its pointer", artifact.rel),
+            "move it away, or use `--force` to replace it"
+        )),
+        Ok(_) => fs::remove_file(&abs).with_context(|| format!("removing `{}`", abs.display()))?,
+        Err(_) => {}
+    }
+    let current_files = if abs.is_dir() { workspace::walk_dir(&abs, repo.cache().root())? } else { Vec::new() };
+    let key = |f: &workspace::Found| index_key(&artifact.rel, Kind::Dir, &f.path);
+    let current = workspace::resolve(current_files, &key, index, None, reporter)?;
+    let current: BTreeMap<String, (Oid, bool)> = current.files.into_iter().map(|f| (f.path, (f.oid, f.exec))).collect();
+
+    // Decide everything before touching anything, so a refusal leaves the directory as it was.
+    let wanted: BTreeMap<&str, (Oid, bool)> =
+        manifest.entries.iter().map(|e| (e.path.as_str(), (e.oid, e.exec))).collect();
+    let to_write: Vec<&crate::manifest::Entry> =
+        manifest.entries.iter().filter(|e| current.get(&e.path) != Some(&(e.oid, e.exec))).collect();
+    let to_delete: Vec<&String> = current.keys().filter(|p| !wanted.contains_key(p.as_str())).collect();
+    if !force {
+        let at_risk: Vec<&str> = to_write
+            .iter()
+            .filter_map(|e| current.get(&e.path).filter(|(oid, _)| !cache.contains(oid)).map(|_| e.path.as_str()))
+            .chain(to_delete.iter().filter(|p| !cache.contains(&current[p.as_str()].0)).map(|p| p.as_str()))
+            .collect();
+        if !at_risk.is_empty() {
+            let shown: Vec<String> = at_risk.iter().take(5).map(|p| format!("`{}/{p}`", artifact.rel)).collect();
+            let more = if at_risk.len() > 5 { format!(" and {} more", at_risk.len() - 5) } else { String::new() };
+            bail!(crate::error::hinted(
+                format!(
+                    "{}{more} in `{}` have changes that are not in the cache; checkout would lose them",
+                    shown.join(", "),
+                    artifact.rel
+                ),
+                format!("save them with `mvc add {}`, or discard them with `--force`", artifact.rel)
+            ));
+        }
+    }
+    if to_write.is_empty() && to_delete.is_empty() {
+        return Ok(Outcome::Unchanged);
+    }
+    for path in &to_delete {
+        let file = abs.join(path);
+        fs::remove_file(&file).with_context(|| format!("removing `{}`", file.display()))?;
+        remove_empty_parents(&abs, &file);
+    }
+    let written = write_files(&cache, &abs, &to_write, &repo.config.link)?;
+    let remembered: Vec<(String, PathBuf, Oid)> =
+        to_write.iter().map(|e| (index_key(&artifact.rel, Kind::Dir, &e.path), abs.join(&e.path), e.oid)).collect();
+    remember(index, &remembered);
+    Ok(Outcome::Updated { written, deleted: to_delete.len() as u64 })
+}
+
+/// Writes files from the cache in parallel, making parent directories (replacing a file that
+/// stands where a directory must be only if it was already scheduled for deletion above).
+fn write_files(
+    cache: &Cache,
+    dir: &Path,
+    entries: &[&crate::manifest::Entry],
+    modes: &[crate::cache::LinkMode],
+) -> Result<u64> {
+    use rayon::prelude::*;
+    entries.par_iter().try_for_each(|e| -> Result<()> {
+        let dest = dir.join(&e.path);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("creating `{}`", parent.display()))?;
+        }
+        if fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
+            fs::remove_dir_all(&dest).with_context(|| format!("removing `{}`", dest.display()))?;
+        }
+        cache.link_out(&e.oid, &dest, e.exec, modes)?;
+        Ok(())
+    })?;
+    Ok(entries.len() as u64)
+}
+
+fn remove_empty_parents(root: &Path, file: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == root || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+/// Records files we just wrote in the stat index. The clock is read after the writes, so
+/// they are clean unless modified in the same filesystem tick.
+fn remember(index: &StatIndex, written: &[(String, PathBuf, Oid)]) {
+    let now = index.now_on_fs();
+    let entries: Vec<(String, Entry)> = written
+        .iter()
+        .filter_map(|(key, abs, oid)| {
+            let meta = fs::symlink_metadata(abs).ok()?;
+            let meta = if meta.file_type().is_symlink() { fs::metadata(abs).ok()? } else { meta };
+            Some((key.clone(), Entry { stamp: FileStamp::of(&meta), recorded_ns: now, oid: *oid }))
+        })
+        .collect();
+    index.record(&entries);
+}

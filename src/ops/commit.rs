@@ -1,0 +1,59 @@
+//! `mvc commit`: record workspace changes to tracked artifacts in their pointers (and the
+//! cache); with a message, also commit the pointers to git.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::ops::add::{Stored, store_artifact};
+use crate::ops::select;
+use crate::ops::status::{Workspace, artifact_status};
+use crate::progress::Reporter;
+use crate::repo::Repo;
+
+/// What to commit.
+pub struct CommitOptions {
+    /// Targets as typed; empty for every artifact.
+    pub targets: Vec<PathBuf>,
+    /// Directory the targets are relative to.
+    pub cwd: PathBuf,
+    /// Commit the changed pointers with this message.
+    pub message: Option<String>,
+}
+
+/// What `commit` did.
+pub struct CommitReport {
+    /// Artifacts whose pointers were updated.
+    pub updated: Vec<Stored>,
+    /// Artifacts skipped because they are missing from the workspace.
+    pub missing: Vec<String>,
+    /// The git commit made with `-m`, if any.
+    pub commit: Option<String>,
+}
+
+/// Runs `mvc commit`.
+pub fn commit(repo: &Repo, opts: &CommitOptions, reporter: &dyn Reporter) -> Result<CommitReport> {
+    let _lock = repo.lock("commit")?;
+    let index = repo.stat_index();
+    let mut updated = Vec::new();
+    let mut missing = Vec::new();
+    let mut to_stage = Vec::new();
+    for artifact in select(repo, &opts.cwd, &opts.targets)? {
+        let pointer = artifact.load_pointer(repo)?;
+        let (status, _) = artifact_status(repo, &index, &artifact, &pointer, reporter)?;
+        match status.workspace {
+            Workspace::Unchanged => {}
+            Workspace::Missing => missing.push(artifact.rel.clone()),
+            Workspace::Modified => {
+                updated.push(store_artifact(repo, &index, &artifact.rel, reporter)?);
+                to_stage.push(artifact.pointer_rel.clone());
+            }
+        }
+    }
+    crate::git::stage(&repo.git, &to_stage)?;
+    let commit = match (&opts.message, to_stage.is_empty()) {
+        (Some(message), false) => Some(crate::git::commit_paths(&repo.git, &to_stage, message)?.to_string()),
+        _ => None,
+    };
+    Ok(CommitReport { updated, missing, commit })
+}

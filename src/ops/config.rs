@@ -1,0 +1,60 @@
+//! `mvc config get|set|unset|list`: read the merged configuration, or change one layer's file.
+
+use anyhow::{Result, bail};
+use serde_json::Value;
+
+use crate::config::{self, Layer};
+use crate::repo::Repo;
+
+/// Reads a key from the merged configuration.
+pub fn get(repo: &Repo, key: &str) -> Option<Value> {
+    config::get_dotted(&repo.config.merged, key).cloned()
+}
+
+/// Every set key as `(dotted.key, value)`, sorted.
+pub fn list(repo: &Repo) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    flatten("", &Value::Object(repo.config.merged.clone()), &mut out);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, v, out);
+            }
+        }
+        other if !prefix.is_empty() => out.push((prefix.to_string(), other.clone())),
+        _ => {}
+    }
+}
+
+/// Sets (or with `value: None`, unsets) a key in one layer, validating the result first.
+pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<()> {
+    if key == "cache.dir" && layer == Layer::Repo {
+        bail!(crate::error::hinted(
+            "`cache.dir` cannot be set in the committed repo config",
+            "set it for yourself with `mvc config set --local cache.dir PATH` (or `--global`)"
+        ));
+    }
+    let _lock = repo.lock("config")?;
+    let path = config::layer_path(layer, &repo.mvc_dir())?;
+    let mut map = config::read_layer(&path)?;
+    match value {
+        Some(raw) => config::set_dotted(&mut map, key, config::parse_cli_value(raw))?,
+        None => {
+            if !config::unset_dotted(&mut map, key) {
+                bail!("`{key}` is not set in the {} config `{}`", layer.name(), path.display());
+            }
+        }
+    }
+    config::write_layer(&path, &map, layer == Layer::Local)?;
+    // Re-load everything so an invalid value is reported now, not at the next command.
+    if let Err(e) = config::Config::load(&repo.root) {
+        bail!("`{key}` was written to `{}` but the configuration is now invalid: {e:#}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! `mvc status`: compare each artifact in the workspace with its pointer and the cache,
+//! reading only files whose metadata changed since they were last hashed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::hash::Oid;
+use crate::ops::{Artifact, index_key, load_manifest, select};
+use crate::pointer::{Kind, Pointer};
+use crate::progress::Reporter;
+use crate::repo::Repo;
+use crate::state::StatIndex;
+use crate::workspace;
+
+/// What to inspect.
+pub struct StatusOptions {
+    /// Targets as typed; empty for every artifact.
+    pub targets: Vec<PathBuf>,
+    /// Directory the targets are relative to.
+    pub cwd: PathBuf,
+}
+
+/// The workspace copy compared with the pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workspace {
+    /// Same content as the pointer names.
+    Unchanged,
+    /// Different content.
+    Modified,
+    /// Not in the workspace.
+    Missing,
+}
+
+/// File-level changes inside a directory artifact.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirChanges {
+    /// Files present in the workspace but not in the manifest.
+    pub added: Vec<String>,
+    /// Files whose content differs.
+    pub modified: Vec<String>,
+    /// Files in the manifest but not in the workspace.
+    pub deleted: Vec<String>,
+}
+
+/// One artifact's status.
+#[derive(Debug, Clone)]
+pub struct ArtifactStatus {
+    /// Repo-relative artifact path.
+    pub path: String,
+    /// File or directory.
+    pub kind: Kind,
+    /// The pointer's oid.
+    pub oid: Oid,
+    /// Workspace compared with the pointer.
+    pub workspace: Workspace,
+    /// Whether the cache holds the pointer's object (for a directory: its manifest and every file).
+    pub in_cache: bool,
+    /// For directories whose manifest is cached: what changed inside.
+    pub changes: Option<DirChanges>,
+}
+
+impl ArtifactStatus {
+    /// Nothing to report.
+    pub fn is_clean(&self) -> bool {
+        self.workspace == Workspace::Unchanged && self.in_cache
+    }
+}
+
+/// Status of every selected artifact, and how many files had to be read.
+pub struct StatusReport {
+    /// Per artifact, sorted by path.
+    pub artifacts: Vec<ArtifactStatus>,
+    /// Files read because the stat index could not vouch for them.
+    pub hashed: u64,
+}
+
+/// Runs `mvc status`.
+pub fn status(repo: &Repo, opts: &StatusOptions, reporter: &dyn Reporter) -> Result<StatusReport> {
+    let index = repo.stat_index();
+    let mut artifacts = Vec::new();
+    let mut hashed = 0;
+    for artifact in select(repo, &opts.cwd, &opts.targets)? {
+        let pointer = artifact.load_pointer(repo)?;
+        let (status, n) = artifact_status(repo, &index, &artifact, &pointer, reporter)?;
+        hashed += n;
+        artifacts.push(status);
+    }
+    Ok(StatusReport { artifacts, hashed })
+}
+
+/// Compares one artifact with its pointer; returns its status and the number of files read.
+pub(crate) fn artifact_status(
+    repo: &Repo,
+    index: &StatIndex,
+    artifact: &Artifact,
+    pointer: &Pointer,
+    reporter: &dyn Reporter,
+) -> Result<(ArtifactStatus, u64)> {
+    let cache = repo.cache();
+    let abs = repo.abs(&artifact.rel);
+    let present = std::fs::symlink_metadata(&abs).ok();
+    let mut status = ArtifactStatus {
+        path: artifact.rel.clone(),
+        kind: pointer.kind,
+        oid: pointer.oid,
+        workspace: Workspace::Missing,
+        in_cache: cache.contains(&pointer.oid),
+        changes: None,
+    };
+    let Some(meta) = present else { return Ok((status, 0)) };
+    match pointer.kind {
+        Kind::File => {
+            if !meta.is_file() {
+                status.workspace = Workspace::Modified;
+                return Ok((status, 0));
+            }
+            let found = workspace::found_file(&abs, &pointer.path, repo.cache().root())?;
+            let key = |_: &workspace::Found| artifact.rel.clone();
+            let resolved = workspace::resolve(vec![found], &key, index, None, reporter)?;
+            status.workspace =
+                if resolved.files[0].oid == pointer.oid { Workspace::Unchanged } else { Workspace::Modified };
+            Ok((status, resolved.hashed))
+        }
+        Kind::Dir => {
+            if !meta.is_dir() {
+                status.workspace = Workspace::Modified;
+                return Ok((status, 0));
+            }
+            let found = workspace::walk_dir(&abs, repo.cache().root())?;
+            let key = |f: &workspace::Found| index_key(&artifact.rel, Kind::Dir, &f.path);
+            let resolved = workspace::resolve(found, &key, index, None, reporter)?;
+            let current: BTreeMap<&str, (Oid, bool)> =
+                resolved.files.iter().map(|f| (f.path.as_str(), (f.oid, f.exec))).collect();
+            if status.in_cache {
+                let manifest = load_manifest(repo, pointer, &artifact.pointer_rel)?;
+                status.in_cache = manifest.entries.iter().all(|e| cache.contains(&e.oid));
+                let mut changes = DirChanges::default();
+                let recorded: BTreeMap<&str, (Oid, bool)> =
+                    manifest.entries.iter().map(|e| (e.path.as_str(), (e.oid, e.exec))).collect();
+                for (path, oid) in &current {
+                    match recorded.get(path) {
+                        None => changes.added.push(path.to_string()),
+                        Some(r) if r != oid => changes.modified.push(path.to_string()),
+                        Some(_) => {}
+                    }
+                }
+                for path in recorded.keys() {
+                    if !current.contains_key(path) {
+                        changes.deleted.push(path.to_string());
+                    }
+                }
+                let same = changes == DirChanges::default();
+                status.workspace = if same { Workspace::Unchanged } else { Workspace::Modified };
+                status.changes = Some(changes);
+            } else {
+                // Without the manifest, compare the whole directory by its oid.
+                let entries = resolved
+                    .files
+                    .iter()
+                    .map(|f| crate::manifest::Entry { path: f.path.clone(), oid: f.oid, size: f.size, exec: f.exec })
+                    .collect();
+                let oid = crate::manifest::Manifest::new(entries)?.oid();
+                status.workspace = if oid == pointer.oid { Workspace::Unchanged } else { Workspace::Modified };
+            }
+            Ok((status, resolved.hashed))
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `mvc unprotect`: turn workspace files that are links into the read-only cache (under
+//! `core.link: hardlink` or `symlink`) into private writable copies, so they can be edited.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::ops::select;
+use crate::repo::Repo;
+
+/// What to unprotect.
+pub struct UnprotectOptions {
+    /// Artifacts as typed.
+    pub targets: Vec<PathBuf>,
+    /// Directory the targets are relative to.
+    pub cwd: PathBuf,
+}
+
+/// What `unprotect` did.
+pub struct UnprotectReport {
+    /// Per artifact: files turned into private copies.
+    pub artifacts: Vec<(String, u64)>,
+}
+
+/// Runs `mvc unprotect`.
+pub fn unprotect(repo: &Repo, opts: &UnprotectOptions) -> Result<UnprotectReport> {
+    let _lock = repo.lock("unprotect")?;
+    let mut artifacts = Vec::new();
+    for artifact in select(repo, &opts.cwd, &opts.targets)? {
+        let n = unprotect_path(repo, &artifact.rel)?;
+        artifacts.push((artifact.rel, n));
+    }
+    Ok(UnprotectReport { artifacts })
+}
+
+/// Replaces every cache link at or under `rel` with a writable copy; returns how many.
+pub(crate) fn unprotect_path(repo: &Repo, rel: &str) -> Result<u64> {
+    let abs = repo.abs(rel);
+    let cache = repo.cache();
+    let mut count = 0;
+    let files: Vec<PathBuf> = if abs.is_dir() && !fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink()) {
+        walkdir::WalkDir::new(&abs)
+            .follow_links(false)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| !e.file_type().is_dir())
+            .map(|e| e.into_path())
+            .collect()
+    } else {
+        vec![abs]
+    };
+    for file in files {
+        if cache.is_linked_to_cache(&file) {
+            private_copy(&file)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// Copies the bytes a link points at to a temp file beside it, then renames over the link.
+fn private_copy(path: &Path) -> Result<()> {
+    let exec = fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+    let dir = path.parent().context("file has no parent directory")?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".mvc-tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temp file beside `{}`", path.display()))?;
+    let mut src = fs::File::open(path).with_context(|| format!("reading `{}`", path.display()))?;
+    std::io::copy(&mut src, &mut temp).with_context(|| format!("copying `{}`", path.display()))?;
+    fs::set_permissions(temp.path(), fs::Permissions::from_mode(if exec { 0o755 } else { 0o644 }))?;
+    temp.persist(path).with_context(|| format!("replacing `{}`", path.display()))?;
+    Ok(())
+}

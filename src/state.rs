@@ -1,0 +1,213 @@
+//! The stat index (`.mvc/state/index.redb`): workspace path -> (size, mtime, inode, oid), so a
+//! file whose metadata has not changed is never read again. Racily-clean entries follow git's
+//! rule, and a busy or damaged index is a cache miss, never a failure.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use redb::{Database, ReadableDatabase, TableDefinition};
+
+use crate::cache::FileStamp;
+use crate::hash::Oid;
+
+const STAT: TableDefinition<&str, &[u8]> = TableDefinition::new("stat");
+
+/// How long to wait for another process's index transaction before treating it as a miss.
+const BUSY_WAIT: Duration = Duration::from_millis(300);
+
+/// size, mtime, ctime, inode, recorded-at, oid.
+const ENTRY_LEN: usize = 8 * 5 + 32;
+
+/// One file's remembered hash.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    /// The file's metadata when it was hashed.
+    pub stamp: FileStamp,
+    /// Filesystem time (ns) at which the hash was recorded; see [`StatIndex::lookup`].
+    pub recorded_ns: i64,
+    /// The content oid.
+    pub oid: Oid,
+}
+
+/// The stat index, opened for one command. Opening never fails: a busy or unreadable index
+/// is an empty one, and writes to it are skipped.
+pub struct StatIndex {
+    db: Option<Database>,
+    dir: PathBuf,
+}
+
+impl StatIndex {
+    /// Opens (or creates) the index in `state_dir`, waiting briefly if another process has it.
+    pub fn open(state_dir: &Path) -> StatIndex {
+        let _ = std::fs::create_dir_all(state_dir);
+        let path = state_dir.join("index.redb");
+        let started = std::time::Instant::now();
+        let db = loop {
+            match Database::create(&path) {
+                Ok(db) => break Some(db),
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if started.elapsed() < BUSY_WAIT => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(_) => break None,
+            }
+        };
+        StatIndex { db, dir: state_dir.to_path_buf() }
+    }
+
+    /// An index that remembers nothing (for read-only inspection of other revisions).
+    pub fn disabled() -> StatIndex {
+        StatIndex { db: None, dir: PathBuf::new() }
+    }
+
+    /// The current filesystem time, read as the mtime of a file we touch: comparing it with
+    /// file mtimes uses the filesystem's own clock and granularity, as git does with its index.
+    pub fn now_on_fs(&self) -> i64 {
+        let marker = self.dir.join("clock");
+        let fallback =
+            || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+        if self.db.is_none() || std::fs::write(&marker, b"").is_err() {
+            return fallback();
+        }
+        std::fs::metadata(&marker).map_or_else(|_| fallback(), |m| FileStamp::of(&m).mtime_ns)
+    }
+
+    /// The remembered oid of the file at `rel` if its metadata still matches and the entry is
+    /// not racily clean (a file modified in the same tick as it was hashed could have changed
+    /// without its mtime showing it, so it is re-hashed).
+    pub fn lookup(&self, rel: &str, stamp: &FileStamp) -> Option<Oid> {
+        let db = self.db.as_ref()?;
+        let txn = db.begin_read().ok()?;
+        let table = txn.open_table(STAT).ok()?;
+        let value = table.get(rel).ok()??;
+        let entry = decode(value.value())?;
+        let clean = entry.stamp == *stamp && entry.stamp.mtime_ns < entry.recorded_ns;
+        clean.then_some(entry.oid)
+    }
+
+    /// Looks up many paths in one read transaction.
+    pub fn lookup_many(&self, items: &[(String, FileStamp)]) -> Vec<Option<Oid>> {
+        let Some(db) = self.db.as_ref() else { return vec![None; items.len()] };
+        let Ok(txn) = db.begin_read() else { return vec![None; items.len()] };
+        let Ok(table) = txn.open_table(STAT) else { return vec![None; items.len()] };
+        items
+            .iter()
+            .map(|(rel, stamp)| {
+                let value = table.get(rel.as_str()).ok()??;
+                let entry = decode(value.value())?;
+                (entry.stamp == *stamp && entry.stamp.mtime_ns < entry.recorded_ns).then_some(entry.oid)
+            })
+            .collect()
+    }
+
+    /// Remembers hashes in one transaction. Failures are ignored: the index is only a cache.
+    pub fn record(&self, entries: &[(String, Entry)]) {
+        let Some(db) = self.db.as_ref() else { return };
+        if entries.is_empty() {
+            return;
+        }
+        let write = || -> Result<(), redb::Error> {
+            let mut txn = db.begin_write()?;
+            // The index is rebuilt by re-hashing if lost, so it does not need its own fsync.
+            let _ = txn.set_durability(redb::Durability::None);
+            {
+                let mut table = txn.open_table(STAT)?;
+                for (rel, entry) in entries {
+                    table.insert(rel.as_str(), encode(entry).as_slice())?;
+                }
+            }
+            txn.commit()?;
+            Ok(())
+        };
+        let _ = write();
+    }
+
+    /// Forgets paths (removed or moved artifacts).
+    pub fn forget_prefix(&self, rel: &str) {
+        let Some(db) = self.db.as_ref() else { return };
+        let forget = || -> Result<(), redb::Error> {
+            let txn = db.begin_write()?;
+            {
+                let mut table = txn.open_table(STAT)?;
+                let prefix = format!("{rel}/");
+                let _ = table.remove(rel)?;
+                table.retain_in(prefix.as_str().., |k, _| !k.starts_with(&prefix))?;
+            }
+            txn.commit()?;
+            Ok(())
+        };
+        let _ = forget();
+    }
+}
+
+fn encode(e: &Entry) -> [u8; ENTRY_LEN] {
+    let mut out = [0u8; ENTRY_LEN];
+    out[0..8].copy_from_slice(&e.stamp.size.to_le_bytes());
+    out[8..16].copy_from_slice(&e.stamp.mtime_ns.to_le_bytes());
+    out[16..24].copy_from_slice(&e.stamp.ctime_ns.to_le_bytes());
+    out[24..32].copy_from_slice(&e.stamp.inode.to_le_bytes());
+    out[32..40].copy_from_slice(&e.recorded_ns.to_le_bytes());
+    out[40..72].copy_from_slice(e.oid.as_bytes());
+    out
+}
+
+fn decode(bytes: &[u8]) -> Option<Entry> {
+    if bytes.len() != ENTRY_LEN {
+        return None;
+    }
+    let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    let i64_at = |i: usize| i64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    Some(Entry {
+        stamp: FileStamp { size: u64_at(0), mtime_ns: i64_at(8), ctime_ns: i64_at(16), inode: u64_at(24) },
+        recorded_ns: i64_at(32),
+        oid: Oid::from_bytes(bytes[40..72].try_into().expect("32 bytes")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(mtime_ns: i64) -> FileStamp {
+        FileStamp { size: 3, mtime_ns, ctime_ns: mtime_ns, inode: 7 }
+    }
+
+    #[test]
+    fn clean_entries_hit_and_racy_or_changed_ones_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = StatIndex::open(dir.path());
+        let oid = Oid::of_bytes(b"abc");
+        index.record(&[
+            ("a".into(), Entry { stamp: stamp(100), recorded_ns: 200, oid }),
+            ("racy".into(), Entry { stamp: stamp(200), recorded_ns: 200, oid }),
+        ]);
+        assert_eq!(index.lookup("a", &stamp(100)), Some(oid));
+        assert_eq!(index.lookup("a", &stamp(101)), None, "changed mtime");
+        assert_eq!(index.lookup("racy", &stamp(200)), None, "racily clean");
+        assert_eq!(index.lookup("missing", &stamp(100)), None);
+    }
+
+    #[test]
+    fn busy_index_is_a_miss_not_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = StatIndex::open(dir.path());
+        first.record(&[("a".into(), Entry { stamp: stamp(1), recorded_ns: 2, oid: Oid::of_bytes(b"") })]);
+        let second = StatIndex::open(dir.path());
+        // Whether or not redb lets the second handle in, using it never fails.
+        let _ = second.lookup("a", &stamp(1));
+        second.record(&[("b".into(), Entry { stamp: stamp(1), recorded_ns: 2, oid: Oid::of_bytes(b"") })]);
+        assert_eq!(first.lookup("a", &stamp(1)), Some(Oid::of_bytes(b"")));
+    }
+
+    #[test]
+    fn forget_prefix_removes_a_directory_and_keeps_neighbours() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = StatIndex::open(dir.path());
+        let e = Entry { stamp: stamp(1), recorded_ns: 2, oid: Oid::of_bytes(b"") };
+        index.record(&[("d/x".into(), e), ("d/y/z".into(), e), ("d2".into(), e), ("d".into(), e)]);
+        index.forget_prefix("d");
+        assert!(index.lookup("d/x", &stamp(1)).is_none());
+        assert!(index.lookup("d/y/z", &stamp(1)).is_none());
+        assert!(index.lookup("d", &stamp(1)).is_none());
+        assert!(index.lookup("d2", &stamp(1)).is_some());
+    }
+}

@@ -1,0 +1,139 @@
+//! `TestEnv`: a temp git repository with a sandboxed environment (no inherited variables,
+//! private HOME and XDG_CONFIG_HOME, fixed git identity and dates, NO_COLOR), and helpers to
+//! run `mvc` and `git` in it and normalise their output.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A sandboxed git repository for one test.
+pub struct TestEnv {
+    _dir: tempfile::TempDir,
+    /// The repository root (canonical).
+    pub root: PathBuf,
+    home: PathBuf,
+}
+
+/// The result of running a command: exit code and both streams, `$ROOT` substituted.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns self for chaining.
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "command failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Asserts exit code 1 (a known error).
+    #[track_caller]
+    pub fn fails(self) -> Run {
+        assert_eq!(self.code, 1, "expected exit 1:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Parses stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl TestEnv {
+    /// A fresh repository with `git init` and `mvc init` done.
+    pub fn new() -> TestEnv {
+        let env = TestEnv::bare_git();
+        env.mvc(&["init", "-q"]).ok();
+        env
+    }
+
+    /// A fresh git repository without `mvc init`.
+    pub fn bare_git() -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let base = dir.path().canonicalize().expect("canonical temp dir");
+        let root = base.join("repo");
+        let home = base.join("home");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(home.join(".config")).unwrap();
+        let env = TestEnv { _dir: dir, root, home };
+        env.git(&["init", "-q", "-b", "main"]);
+        env
+    }
+
+    /// A path inside the repository.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Writes a file (creating parents).
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// Reads a file as a string.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+    }
+
+    fn command(&self, program: &Path, args: &[&str], cwd: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("NO_COLOR", "1")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Test User")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test User")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z");
+        cmd
+    }
+
+    /// Runs `mvc ARGS` at the repository root.
+    pub fn mvc(&self, args: &[&str]) -> Run {
+        self.mvc_in(&self.root.clone(), args)
+    }
+
+    /// Runs `mvc ARGS` in a directory.
+    pub fn mvc_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        let out = self.command(Path::new(env!("CARGO_BIN_EXE_mvc")), args, cwd).output().expect("run mvc");
+        self.finish(out)
+    }
+
+    /// Runs `git ARGS` at the root and asserts success; returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = self.command(Path::new("git"), args, &self.root).output().expect("run git");
+        let run = self.finish(out);
+        assert_eq!(run.code, 0, "git {args:?} failed: {}", run.stderr);
+        run.stdout
+    }
+
+    fn finish(&self, out: Output) -> Run {
+        let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(self.root.to_str().unwrap(), "$ROOT");
+        Run { code: out.status.code().unwrap_or(-1), stdout: clean(&out.stdout), stderr: clean(&out.stderr) }
+    }
+
+    /// The oid field of a pointer file.
+    pub fn pointer_oid(&self, artifact: &str) -> String {
+        let text = self.read(&format!("{artifact}.mvc"));
+        text.lines().find_map(|l| l.strip_prefix("oid: ")).expect("pointer has an oid").to_string()
+    }
+
+    /// The path of a cache object.
+    pub fn object(&self, oid: &str) -> PathBuf {
+        self.path(&format!(".mvc/cache/blake3/{}/{}", &oid[..2], &oid[2..]))
+    }
+}
