@@ -8,11 +8,14 @@
 //! - [`manifest`]: directory manifests and their validation.
 //! - [`pointer`]: pointer files (`*.mvc`).
 //! - [`state`]: the stat index, so unchanged files are never re-hashed.
+//! - [`partial`]: directories pulled only in part.
 //! - [`workspace`]: walking and hashing artifacts in the work tree.
 //! - [`git`]: staging, committing and `.gitignore` through git2.
 //! - [`yaml`]: hardened YAML parsing and a stable emitter.
 //! - [`ops`]: one module per command: options in, report out, never prints.
 //! - [`progress`]: the trait through which the core reports progress.
+//! - [`remote`]: object-store remotes and the transfer engine.
+//! - [`revs`]: pointers at git revisions, read from git objects.
 //!
 //! Files on disk and their owners:
 //! - `.mvc/config`, `.mvc/config.local`, `~/.config/mvc/config` -> [`config`]
@@ -29,9 +32,12 @@ pub mod git;
 pub mod hash;
 pub mod manifest;
 pub mod ops;
+pub mod partial;
 pub mod pointer;
 pub mod progress;
+pub mod remote;
 pub mod repo;
+pub mod revs;
 pub mod state;
 pub mod text;
 pub mod workspace;

@@ -12,6 +12,9 @@ use crate::hash::Oid;
 
 const STAT: TableDefinition<&str, &[u8]> = TableDefinition::new("stat");
 
+/// Objects known to be on a remote: key = 8 bytes naming the remote, then the 32-byte oid.
+const PRESENT: TableDefinition<&[u8], ()> = TableDefinition::new("present");
+
 /// How long to wait for another process's index transaction before treating it as a miss.
 const BUSY_WAIT: Duration = Duration::from_millis(300);
 
@@ -139,6 +142,75 @@ impl StatIndex {
     }
 }
 
+/// The 8-byte key prefix naming a remote in the known-present set.
+fn remote_prefix(remote_id: &str) -> [u8; 8] {
+    Oid::of_bytes(remote_id.as_bytes()).as_bytes()[..8].try_into().expect("8 bytes")
+}
+
+impl StatIndex {
+    /// Objects this machine has confirmed on the remote `remote_id` (pushed or seen there), so
+    /// an unchanged second push sends no requests. Empty when the index is busy.
+    pub fn known_present(&self, remote_id: &str) -> std::collections::HashSet<Oid> {
+        let mut out = std::collections::HashSet::new();
+        let Some(db) = self.db.as_ref() else { return out };
+        let Ok(txn) = db.begin_read() else { return out };
+        let Ok(table) = txn.open_table(PRESENT) else { return out };
+        let prefix = remote_prefix(remote_id);
+        let mut end = prefix;
+        let Some(last) = end.iter_mut().rev().find(|b| **b != 0xff) else { return out };
+        *last += 1;
+        let Ok(range) = table.range(&prefix[..]..&end[..]) else { return out };
+        for item in range.flatten() {
+            let key = item.0.value();
+            if key.len() == 40 {
+                out.insert(Oid::from_bytes(key[8..].try_into().expect("32 bytes")));
+            }
+        }
+        out
+    }
+
+    /// Records objects confirmed on a remote.
+    pub fn mark_present(&self, remote_id: &str, oids: &[Oid]) {
+        let Some(db) = self.db.as_ref() else { return };
+        if oids.is_empty() {
+            return;
+        }
+        let prefix = remote_prefix(remote_id);
+        let write = || -> Result<(), redb::Error> {
+            let mut txn = db.begin_write()?;
+            let _ = txn.set_durability(redb::Durability::None);
+            {
+                let mut table = txn.open_table(PRESENT)?;
+                for oid in oids {
+                    let mut key = [0u8; 40];
+                    key[..8].copy_from_slice(&prefix);
+                    key[8..].copy_from_slice(oid.as_bytes());
+                    table.insert(&key[..], ())?;
+                }
+            }
+            txn.commit()?;
+            Ok(())
+        };
+        let _ = write();
+    }
+
+    /// Forgets what is known about a remote (after objects were deleted there).
+    pub fn forget_remote(&self, remote_id: &str) {
+        let Some(db) = self.db.as_ref() else { return };
+        let prefix = remote_prefix(remote_id);
+        let forget = || -> Result<(), redb::Error> {
+            let txn = db.begin_write()?;
+            {
+                let mut table = txn.open_table(PRESENT)?;
+                table.retain(|k, _| !k.starts_with(&prefix))?;
+            }
+            txn.commit()?;
+            Ok(())
+        };
+        let _ = forget();
+    }
+}
+
 fn encode(e: &Entry) -> [u8; ENTRY_LEN] {
     let mut out = [0u8; ENTRY_LEN];
     out[0..8].copy_from_slice(&e.stamp.size.to_le_bytes());
@@ -196,6 +268,19 @@ mod tests {
         let _ = second.lookup("a", &stamp(1));
         second.record(&[("b".into(), Entry { stamp: stamp(1), recorded_ns: 2, oid: Oid::of_bytes(b"") })]);
         assert_eq!(first.lookup("a", &stamp(1)), Some(Oid::of_bytes(b"")));
+    }
+
+    #[test]
+    fn known_present_is_per_remote() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = StatIndex::open(dir.path());
+        let (a, b) = (Oid::of_bytes(b"a"), Oid::of_bytes(b"b"));
+        index.mark_present("s3://x|", &[a]);
+        index.mark_present("s3://y|", &[b]);
+        assert_eq!(index.known_present("s3://x|").into_iter().collect::<Vec<_>>(), vec![a]);
+        index.forget_remote("s3://x|");
+        assert!(index.known_present("s3://x|").is_empty());
+        assert_eq!(index.known_present("s3://y|").len(), 1);
     }
 
     #[test]

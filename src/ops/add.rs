@@ -163,12 +163,15 @@ pub(crate) fn store_artifact(repo: &Repo, index: &StatIndex, rel: &str, reporter
             (f.oid, f.size, None)
         }
         Kind::Dir => {
-            let entries = resolved
+            let mut entries: Vec<manifest::Entry> = resolved
                 .files
                 .iter()
                 .map(|f| manifest::Entry { path: f.path.clone(), oid: f.oid, size: f.size, exec: f.exec })
                 .collect();
+            let carried = carry_over_unpulled(repo, &artifact, previous.as_ref(), &mut entries)?;
             let manifest = Manifest::new(entries).with_context(|| format!("cannot track `{rel}`"))?;
+            let mut partial = crate::partial::Partial::load(&repo.mvc_dir())?;
+            partial.set(rel, carried.then(|| manifest.oid()))?;
             let oid = cache.insert_bytes(&manifest.to_bytes(), &mut batch)?;
             (oid, manifest.total_size(), Some(manifest.entries.len() as u64))
         }
@@ -192,6 +195,26 @@ pub(crate) fn store_artifact(repo: &Repo, index: &StatIndex, rel: &str, reporter
     write_pointer(repo, &artifact, &pointer)?;
     link_workspace(repo, rel, kind, &resolved.files, oid)?;
     Ok(Stored { path: rel.to_string(), pointer, change, hashed: resolved.hashed })
+}
+
+/// After a partial pull, files of the previous version that were never pulled are kept in
+/// the new manifest rather than recorded as deleted. Returns whether any were carried over.
+fn carry_over_unpulled(
+    repo: &Repo,
+    artifact: &Artifact,
+    previous: Option<&Pointer>,
+    entries: &mut Vec<manifest::Entry>,
+) -> Result<bool> {
+    let Some(previous) = previous.filter(|p| p.kind == Kind::Dir) else { return Ok(false) };
+    let partial = crate::partial::Partial::load(&repo.mvc_dir())?;
+    if partial.get(&artifact.rel) != Some(previous.oid) {
+        return Ok(false);
+    }
+    let old = crate::ops::load_manifest(repo, previous, &artifact.pointer_rel)?;
+    let present: std::collections::HashSet<String> = entries.iter().map(|e| e.path.clone()).collect();
+    let before = entries.len();
+    entries.extend(old.entries.into_iter().filter(|e| !present.contains(&e.path)));
+    Ok(entries.len() > before)
 }
 
 /// Writes a pointer unless the file already has exactly these bytes.

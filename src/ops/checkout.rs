@@ -75,7 +75,7 @@ pub fn checkout(repo: &Repo, opts: &CheckoutOptions, reporter: &dyn Reporter) ->
     let index = repo.stat_index();
     let mut artifacts = Vec::new();
     for artifact in select(repo, &opts.cwd, &opts.targets)? {
-        let outcome = match checkout_one(repo, &index, &artifact, opts.force, reporter) {
+        let outcome = match checkout_one(repo, &index, &artifact, None, opts.force, reporter) {
             Ok(o) => o,
             Err(e) => Outcome::Failed { message: format!("{e:#}"), hint: crate::error::hint_of(&e) },
         };
@@ -84,11 +84,12 @@ pub fn checkout(repo: &Repo, opts: &CheckoutOptions, reporter: &dyn Reporter) ->
     Ok(CheckoutReport { artifacts })
 }
 
-/// Makes one artifact match its pointer.
+/// Makes one artifact match its pointer; with `subpath`, only that part of a directory.
 pub(crate) fn checkout_one(
     repo: &Repo,
     index: &StatIndex,
     artifact: &Artifact,
+    subpath: Option<&str>,
     force: bool,
     reporter: &dyn Reporter,
 ) -> Result<Outcome> {
@@ -96,7 +97,7 @@ pub(crate) fn checkout_one(
     crate::fsutil::check_no_symlinked_parent(&repo.root, Path::new(&artifact.rel))?;
     match pointer.kind {
         Kind::File => checkout_file(repo, index, artifact, &pointer, force, reporter),
-        Kind::Dir => checkout_dir(repo, index, artifact, &pointer, force, reporter),
+        Kind::Dir => checkout_dir(repo, index, artifact, &pointer, subpath, force, reporter),
     }
 }
 
@@ -168,6 +169,7 @@ fn checkout_dir(
     index: &StatIndex,
     artifact: &Artifact,
     pointer: &Pointer,
+    subpath: Option<&str>,
     force: bool,
     reporter: &dyn Reporter,
 ) -> Result<Outcome> {
@@ -176,10 +178,18 @@ fn checkout_dir(
     if !cache.contains(&pointer.oid) {
         return Err(not_in_cache(&format!("the manifest of `{}` ({})", artifact.rel, pointer.oid.short())));
     }
-    let manifest = load_manifest(repo, pointer, &artifact.pointer_rel)?;
+    let existed = abs.is_dir();
+    let mut manifest = load_manifest(repo, pointer, &artifact.pointer_rel)?;
+    let mut partial = crate::partial::Partial::load(&repo.mvc_dir())?;
+    let inside = |path: &str| subpath.is_none_or(|s| path == s || path.starts_with(&format!("{s}/")));
+    let total = manifest.entries.len();
+    manifest.entries.retain(|e| inside(&e.path));
+    if manifest.entries.is_empty() && subpath.is_some() {
+        bail!("`{}/{}` is not in the tracked directory `{}`", artifact.rel, subpath.unwrap_or_default(), artifact.rel);
+    }
     let missing = manifest.entries.iter().filter(|e| !cache.contains(&e.oid)).count();
     if missing > 0 {
-        return Err(not_in_cache(&format!("{missing} of {} files of `{}` are", manifest.entries.len(), artifact.rel)));
+        return Err(not_in_cache(&format!("{missing} of {total} files of `{}` are", artifact.rel)));
     }
     match fs::symlink_metadata(&abs) {
         Ok(meta) if meta.is_dir() => {}
@@ -192,6 +202,7 @@ fn checkout_dir(
     }
     let current_files = if abs.is_dir() { workspace::walk_dir(&abs, repo.cache().root())? } else { Vec::new() };
     let key = |f: &workspace::Found| index_key(&artifact.rel, Kind::Dir, &f.path);
+    let current_files: Vec<workspace::Found> = current_files.into_iter().filter(|f| inside(&f.path)).collect();
     let current = workspace::resolve(current_files, &key, index, None, reporter)?;
     let current: BTreeMap<String, (Oid, bool)> = current.files.into_iter().map(|f| (f.path, (f.oid, f.exec))).collect();
 
@@ -219,6 +230,16 @@ fn checkout_dir(
                 format!("save them with `mvc add {}`, or discard them with `--force`", artifact.rel)
             ));
         }
+    }
+    // A sub-path pull leaves the rest of the directory absent on purpose; remember that so
+    // status and commit do not take those files for deleted.
+    match (subpath, partial.get(&artifact.rel)) {
+        (None, _) => partial.set(&artifact.rel, None)?,
+        (Some(_), None) if !existed && manifest.entries.len() < total => {
+            partial.set(&artifact.rel, Some(pointer.oid))?
+        }
+        (Some(_), Some(_)) => partial.set(&artifact.rel, Some(pointer.oid))?,
+        (Some(_), None) => {}
     }
     if to_write.is_empty() && to_delete.is_empty() {
         return Ok(Outcome::Unchanged);

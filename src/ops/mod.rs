@@ -5,10 +5,14 @@ pub mod add;
 pub mod checkout;
 pub mod commit;
 pub mod config;
+pub mod fetch;
 pub mod init;
+pub mod push;
+pub mod remote;
 pub mod remove;
 pub mod rename;
 pub mod status;
+pub mod transfer;
 pub mod unprotect;
 
 use std::path::{Path, PathBuf};

@@ -42,6 +42,15 @@ pub struct DirChanges {
     pub modified: Vec<String>,
     /// Files in the manifest but not in the workspace.
     pub deleted: Vec<String>,
+    /// Files left out on purpose by a partial pull (not counted as deleted).
+    pub not_pulled: Vec<String>,
+}
+
+impl DirChanges {
+    /// Whether the workspace differs from the manifest (files not pulled do not count).
+    pub fn differs(&self) -> bool {
+        !(self.added.is_empty() && self.modified.is_empty() && self.deleted.is_empty())
+    }
 }
 
 /// One artifact's status.
@@ -135,7 +144,6 @@ pub(crate) fn artifact_status(
                 resolved.files.iter().map(|f| (f.path.as_str(), (f.oid, f.exec))).collect();
             if status.in_cache {
                 let manifest = load_manifest(repo, pointer, &artifact.pointer_rel)?;
-                status.in_cache = manifest.entries.iter().all(|e| cache.contains(&e.oid));
                 let mut changes = DirChanges::default();
                 let recorded: BTreeMap<&str, (Oid, bool)> =
                     manifest.entries.iter().map(|e| (e.path.as_str(), (e.oid, e.exec))).collect();
@@ -146,13 +154,22 @@ pub(crate) fn artifact_status(
                         Some(_) => {}
                     }
                 }
+                let partial = crate::partial::Partial::load(&repo.mvc_dir())?.get(&artifact.rel) == Some(pointer.oid);
                 for path in recorded.keys() {
                     if !current.contains_key(path) {
-                        changes.deleted.push(path.to_string());
+                        let list = if partial { &mut changes.not_pulled } else { &mut changes.deleted };
+                        list.push(path.to_string());
                     }
                 }
-                let same = changes == DirChanges::default();
-                status.workspace = if same { Workspace::Unchanged } else { Workspace::Modified };
+                // Files left out by a partial pull are not expected in the cache either.
+                let not_pulled: std::collections::HashSet<&str> =
+                    changes.not_pulled.iter().map(String::as_str).collect();
+                status.in_cache = manifest
+                    .entries
+                    .iter()
+                    .filter(|e| !not_pulled.contains(e.path.as_str()))
+                    .all(|e| cache.contains(&e.oid));
+                status.workspace = if changes.differs() { Workspace::Modified } else { Workspace::Unchanged };
                 status.changes = Some(changes);
             } else {
                 // Without the manifest, compare the whole directory by its oid.

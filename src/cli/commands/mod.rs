@@ -5,10 +5,14 @@ mod checkout;
 mod commit;
 mod completions;
 mod config;
+mod fetch;
 mod init;
 mod r#move;
+mod push;
+mod remote;
 mod remove;
 mod status;
+mod transfer_args;
 mod unprotect;
 
 use std::path::Path;
@@ -29,6 +33,10 @@ pub enum Command {
     Move(r#move::MoveArgs),
     Unprotect(unprotect::UnprotectArgs),
     Config(config::ConfigArgs),
+    Remote(remote::RemoteArgs),
+    Push(push::PushArgs),
+    Fetch(fetch::FetchArgs),
+    Pull(fetch::PullArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -41,6 +49,10 @@ impl Command {
             Command::Checkout(a) => a.json,
             Command::Commit(a) => a.json,
             Command::Config(a) => a.wants_json(),
+            Command::Remote(a) => a.wants_json(),
+            Command::Push(a) => a.args.json,
+            Command::Fetch(a) => a.args.json,
+            Command::Pull(a) => a.args.json,
             _ => false,
         }
     }
@@ -58,6 +70,10 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Move(args) => r#move::run(args, cwd, ui),
         Command::Unprotect(args) => unprotect::run(args, cwd, ui),
         Command::Config(args) => config::run(args, cwd, ui),
+        Command::Remote(args) => remote::run(args, cwd, ui),
+        Command::Push(args) => push::run(args, cwd, ui),
+        Command::Fetch(args) => fetch::run_fetch(args, cwd, ui),
+        Command::Pull(args) => fetch::run_pull(args, cwd, ui),
         Command::Completions(args) => completions::run(args, ui),
     }
 }
@@ -72,6 +88,11 @@ pub fn human_size(bytes: u64) -> String {
         unit += 1;
     }
     if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+/// `1 file`, `2 files`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 /// A path from a pointer or another person's commit, made safe to print.

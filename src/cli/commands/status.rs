@@ -54,6 +54,7 @@ struct JsonChanges<'a> {
     added: &'a [String],
     modified: &'a [String],
     deleted: &'a [String],
+    not_pulled: &'a [String],
 }
 
 fn workspace_name(w: Workspace) -> &'static str {
@@ -72,7 +73,11 @@ pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         let artifacts = report.artifacts.iter().map(to_json).collect();
         ui.out_json(&JsonStatus { artifacts, hashed: report.hashed })?;
     } else {
-        for a in report.artifacts.iter().filter(|a| !a.is_clean()) {
+        for a in report
+            .artifacts
+            .iter()
+            .filter(|a| !a.is_clean() || a.changes.as_ref().is_some_and(|c| !c.not_pulled.is_empty()))
+        {
             render(ui, a)?;
         }
         if report.artifacts.iter().all(ArtifactStatus::is_clean) {
@@ -98,6 +103,7 @@ fn to_json(a: &ArtifactStatus) -> JsonArtifact<'_> {
             added: &c.added,
             modified: &c.modified,
             deleted: &c.deleted,
+            not_pulled: &c.not_pulled,
         }),
     }
 }
@@ -141,6 +147,9 @@ fn render(ui: &Ui, a: &ArtifactStatus) -> std::io::Result<()> {
             ui.out(format!("not cached:  {path}  (the workspace copy is intact; `mvc commit` re-caches it)"))?
         }
         (Workspace::Unchanged, true) => {}
+    }
+    if let Some(c) = a.changes.as_ref().filter(|c| !c.not_pulled.is_empty()) {
+        ui.out(format!("partial:     {path}  ({} files not pulled)", c.not_pulled.len()))?;
     }
     Ok(())
 }

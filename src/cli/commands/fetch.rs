@@ -1,0 +1,96 @@
+//! `mvc fetch` and `mvc pull`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use mvc::ops::checkout::Outcome;
+use mvc::ops::fetch::{FetchOptions, FetchReport, fetch, pull};
+use mvc::repo::Repo;
+
+use super::transfer_args::{TransferArgs, runtime};
+use super::{human_size, shown};
+use crate::cli::Ui;
+
+/// Download the data of tracked artifacts from a remote into the cache
+#[derive(clap::Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub args: TransferArgs,
+}
+
+/// Download the data of tracked artifacts and check it out into the workspace
+#[derive(clap::Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    pub args: TransferArgs,
+    /// Overwrite workspace data even if the cache has no copy of it
+    #[arg(short, long)]
+    force: bool,
+}
+
+fn options(a: TransferArgs, cwd: &Path, force: bool) -> FetchOptions {
+    FetchOptions {
+        targets: a.targets,
+        cwd: cwd.to_path_buf(),
+        remote: a.remote,
+        jobs: a.jobs,
+        revs: a.revs.selection(),
+        force,
+    }
+}
+
+pub fn run_fetch(args: FetchArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let repo = Repo::open(cwd)?;
+    let rt = runtime()?;
+    let report = fetch(&repo, &options(args.args, cwd, false), &rt, &ui.reporter())?;
+    render(ui, &report, "fetched")
+}
+
+pub fn run_pull(args: PullArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let repo = Repo::open(cwd)?;
+    let rt = runtime()?;
+    let report = pull(&repo, &options(args.args, cwd, args.force), &rt, &ui.reporter())?;
+    render(ui, &report, "pulled")
+}
+
+fn render(ui: &Ui, report: &FetchReport, verb: &str) -> anyhow::Result<ExitCode> {
+    let s = report.stats;
+    let failed = report.checkout.iter().any(|c| matches!(c.outcome, Outcome::Failed { .. }));
+    if ui.json() {
+        let checkout: Vec<serde_json::Value> = report
+            .checkout
+            .iter()
+            .map(|c| match &c.outcome {
+                Outcome::Unchanged => serde_json::json!({"path": c.path, "outcome": "unchanged"}),
+                Outcome::Updated { written, deleted } => {
+                    serde_json::json!({"path": c.path, "outcome": "updated", "written": written, "deleted": deleted})
+                }
+                Outcome::Failed { message, hint } => {
+                    serde_json::json!({"path": c.path, "outcome": "failed", "error": message, "hint": hint})
+                }
+            })
+            .collect();
+        ui.out_json(&serde_json::json!({
+            "remote": report.remote, "downloaded": s.transferred, "bytes": s.bytes,
+            "already_cached": s.present, "checkout": checkout,
+        }))?;
+    } else {
+        for c in &report.checkout {
+            match &c.outcome {
+                Outcome::Updated { written, .. } => {
+                    ui.status(format!("checked out `{}` ({})", shown(&c.path), super::count(*written, "file")))
+                }
+                Outcome::Failed { message, hint } => ui.error(&shown(message), hint.as_deref()),
+                Outcome::Unchanged => {}
+            }
+        }
+        ui.status(format!(
+            "{verb} {} ({}) from `{}`; {} already in the cache",
+            super::count(s.transferred, "object"),
+            human_size(s.bytes),
+            report.remote,
+            s.present
+        ));
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,48 @@
+//! `mvc push`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use mvc::ops::push::{PushOptions, push};
+use mvc::repo::Repo;
+
+use super::human_size;
+use super::transfer_args::{TransferArgs, runtime};
+use crate::cli::Ui;
+
+/// Upload the data of tracked artifacts to a remote
+#[derive(clap::Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub args: TransferArgs,
+}
+
+pub fn run(args: PushArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let a = args.args;
+    let repo = Repo::open(cwd)?;
+    let opts = PushOptions {
+        targets: a.targets,
+        cwd: cwd.to_path_buf(),
+        remote: a.remote,
+        jobs: a.jobs,
+        revs: a.revs.selection(),
+    };
+    let rt = runtime()?;
+    let report = push(&repo, &opts, &rt, &ui.reporter())?;
+    let s = report.stats;
+    if ui.json() {
+        ui.out_json(&serde_json::json!({
+            "remote": report.remote, "artifacts": report.artifacts,
+            "uploaded": s.transferred, "bytes": s.bytes, "already_present": s.present, "checks": s.checks,
+        }))?;
+    } else {
+        ui.status(format!(
+            "pushed {} ({}) to `{}`; {} already there",
+            super::count(s.transferred, "object"),
+            human_size(s.bytes),
+            report.remote,
+            s.present
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}

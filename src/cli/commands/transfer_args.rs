@@ -1,0 +1,57 @@
+//! Flags shared by push, fetch and pull (and the selection part of status).
+
+use std::path::PathBuf;
+
+use mvc::revs::RevSelection;
+
+/// Which artifacts and revisions, and which remote.
+#[derive(clap::Args)]
+pub struct TransferArgs {
+    /// Artifacts, or paths inside a tracked directory; default: all
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<PathBuf>,
+    /// The remote to use (default: `core.remote`)
+    #[arg(short = 'r', value_name = "NAME")]
+    pub remote: Option<String>,
+    /// Concurrent transfers (default: the remote's `jobs`, else `core.jobs`)
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub revs: RevArgs,
+    /// Print a JSON summary
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Revision selection.
+#[derive(clap::Args)]
+pub struct RevArgs {
+    /// Use the pointers at this git revision instead of the workspace (repeatable)
+    #[arg(long = "rev", value_name = "REV")]
+    pub revs: Vec<String>,
+    /// Use the pointers at every local branch head
+    #[arg(long)]
+    pub all_branches: bool,
+    /// Use the pointers at every tag
+    #[arg(long)]
+    pub all_tags: bool,
+    /// Use the pointers at every commit reachable from a ref
+    #[arg(long)]
+    pub all_commits: bool,
+}
+
+impl RevArgs {
+    pub fn selection(&self) -> RevSelection {
+        RevSelection {
+            revs: self.revs.clone(),
+            all_branches: self.all_branches,
+            all_tags: self.all_tags,
+            all_commits: self.all_commits,
+        }
+    }
+}
+
+/// The one async runtime of a command that talks to remotes.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}

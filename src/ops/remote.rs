@@ -1,0 +1,161 @@
+//! `mvc remote add|list|remove|default|modify|trust`: manage remotes in config. Secrets go
+//! only to the git-ignored `.mvc/config.local` (mode 0600) and are never printed.
+
+use anyhow::{Result, bail};
+use serde_json::Value;
+
+use crate::config::{self, Layer};
+use crate::error::hinted;
+use crate::remote::backend;
+use crate::repo::Repo;
+
+/// Settings `remote modify` accepts in the committed config.
+pub const PUBLIC_KEYS: &[&str] =
+    &["url", "endpoint", "region", "jobs", "retries", "profile", "account_name", "use_emulator"];
+
+/// Settings that are secrets: only `--local`, read from stdin.
+pub const SECRET_KEYS: &[&str] =
+    &["access_key_id", "secret_access_key", "session_token", "access_key", "service_account_key"];
+
+/// A remote as listed.
+pub struct RemoteEntry {
+    /// Name.
+    pub name: String,
+    /// URL with secrets removed.
+    pub url: String,
+    /// Custom endpoint, if any.
+    pub endpoint: Option<String>,
+    /// Whether it is the default remote.
+    pub default: bool,
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        bail!("invalid remote name `{}`: use letters, digits, `-` and `_`", crate::text::sanitize(name));
+    }
+    Ok(())
+}
+
+fn update(
+    repo: &Repo,
+    layer: Layer,
+    change: impl FnOnce(&mut serde_json::Map<String, Value>) -> Result<()>,
+) -> Result<()> {
+    let path = config::layer_path(layer, &repo.mvc_dir())?;
+    let mut map = config::read_layer(&path)?;
+    change(&mut map)?;
+    config::write_layer(&path, &map, layer == Layer::Local)
+}
+
+/// `remote add`: records a remote's URL (and makes it the default when asked or when it is
+/// the first remote).
+pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layer: Layer) -> Result<bool> {
+    check_name(name)?;
+    let _lock = repo.lock("remote add")?;
+    if backend::configured(repo).iter().any(|r| r.name == name) {
+        bail!(hinted(
+            format!("a remote named `{name}` already exists"),
+            format!("change it with `mvc remote modify {name} url URL`")
+        ));
+    }
+    let first = backend::configured(repo).is_empty();
+    let becomes_default = make_default || (first && repo.config.remote.is_none());
+    update(repo, layer, |map| {
+        config::set_dotted(map, &format!("remotes.{name}.url"), Value::String(url.to_string()))?;
+        if becomes_default {
+            config::set_dotted(map, "core.remote", Value::String(name.to_string()))?;
+        }
+        Ok(())
+    })?;
+    Ok(becomes_default)
+}
+
+/// `remote list`.
+pub fn list(repo: &Repo) -> Vec<RemoteEntry> {
+    backend::configured(repo)
+        .into_iter()
+        .map(|rc| RemoteEntry {
+            default: repo.config.remote.as_deref() == Some(rc.name.as_str()),
+            url: rc.url().map(|u| backend::redact_url(&u)).unwrap_or_else(|_| "(no url)".into()),
+            endpoint: rc.settings.get("endpoint").and_then(Value::as_str).map(backend::redact_url),
+            name: rc.name,
+        })
+        .collect()
+}
+
+/// `remote remove`: deletes the remote from every config file of this repo.
+pub fn remove(repo: &Repo, name: &str) -> Result<()> {
+    let _lock = repo.lock("remote remove")?;
+    if !backend::configured(repo).iter().any(|r| r.name == name) {
+        bail!(hinted(format!("no remote named `{name}`"), "list remotes with `mvc remote list`"));
+    }
+    for layer in [Layer::Repo, Layer::Local] {
+        update(repo, layer, |map| {
+            config::unset_dotted(map, &format!("remotes.{name}"));
+            if config::get_dotted(map, "core.remote").and_then(Value::as_str) == Some(name) {
+                config::unset_dotted(map, "core.remote");
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// `remote default NAME`.
+pub fn set_default(repo: &Repo, name: &str, layer: Layer) -> Result<()> {
+    let _lock = repo.lock("remote default")?;
+    if !backend::configured(repo).iter().any(|r| r.name == name) {
+        bail!(hinted(format!("no remote named `{name}`"), "list remotes with `mvc remote list`"));
+    }
+    update(repo, layer, |map| config::set_dotted(map, "core.remote", Value::String(name.to_string())))
+}
+
+/// `remote modify NAME KEY VALUE` (or with `value: None`, unset). Secrets only in the local
+/// layer.
+pub fn modify(repo: &Repo, name: &str, key: &str, value: Option<&str>, layer: Layer) -> Result<()> {
+    let _lock = repo.lock("remote modify")?;
+    if !backend::configured(repo).iter().any(|r| r.name == name) {
+        bail!(hinted(format!("no remote named `{name}`"), "list remotes with `mvc remote list`"));
+    }
+    let secret = SECRET_KEYS.contains(&key);
+    if !secret && !PUBLIC_KEYS.contains(&key) {
+        bail!(
+            "unknown remote setting `{}`; known: {}, and secrets {}",
+            crate::text::sanitize(key),
+            PUBLIC_KEYS.join(", "),
+            SECRET_KEYS.join(", ")
+        );
+    }
+    if secret && layer != Layer::Local {
+        bail!(hinted(
+            format!("`{key}` is a secret and cannot go into the committed config"),
+            format!("use `mvc remote modify --local {name} {key}` and type the value on standard input")
+        ));
+    }
+    update(repo, layer, |map| {
+        let dotted = format!("remotes.{name}.{key}");
+        match value {
+            Some(v) if secret => config::set_dotted(map, &dotted, Value::String(v.to_string())),
+            Some(v) => config::set_dotted(map, &dotted, config::parse_cli_value(v)),
+            None => {
+                config::unset_dotted(map, &dotted);
+                Ok(())
+            }
+        }
+    })
+}
+
+/// `remote trust NAME`: allow credentials to be sent to the remote's current endpoint
+/// (recorded in `.mvc/config.local`; a later change of endpoint is untrusted again).
+pub fn trust(repo: &Repo, name: &str) -> Result<Option<String>> {
+    let rc = backend::choose(repo, Some(name))?;
+    let Some(endpoint) = rc.settings.get("endpoint").and_then(Value::as_str).map(str::to_string) else {
+        return Ok(None);
+    };
+    let _lock = repo.lock("remote trust")?;
+    update(repo, Layer::Local, |map| {
+        config::set_dotted(map, &format!("remotes.{name}.trusted_endpoint"), Value::String(endpoint.clone()))
+    })?;
+    Ok(Some(endpoint))
+}

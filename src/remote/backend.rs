@@ -1,0 +1,362 @@
+//! Opening a remote from config: URL schemes to object_store backends, request timeouts and
+//! retries, and the credential rule of DESIGN §3.4 (ambient or stored credentials go only to
+//! a provider's own endpoint, loopback, or an endpoint the user trusted).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use object_store::ClientOptions;
+use object_store::RetryConfig;
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::http::HttpBuilder;
+use object_store::local::LocalFileSystem;
+use serde_json::{Map, Value};
+
+use super::{Remote, root_path};
+use crate::config::{self, Layer};
+use crate::error::hinted;
+use crate::repo::Repo;
+
+/// Default retry count for transient errors.
+const DEFAULT_RETRIES: usize = 5;
+
+/// One remote's settings as merged from every config layer.
+#[derive(Debug, Clone)]
+pub struct RemoteConfig {
+    /// Its name.
+    pub name: String,
+    /// Its settings (`url`, `endpoint`, `region`, `jobs`, `retries`, credentials…).
+    pub settings: Map<String, Value>,
+}
+
+impl RemoteConfig {
+    fn get(&self, key: &str) -> Option<String> {
+        match self.settings.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The configured URL.
+    pub fn url(&self) -> Result<String> {
+        self.get("url").with_context(|| format!("remote `{}` has no `url`", self.name))
+    }
+}
+
+/// Every configured remote, sorted by name.
+pub fn configured(repo: &Repo) -> Vec<RemoteConfig> {
+    let Some(Value::Object(remotes)) = repo.config.merged.get("remotes") else { return Vec::new() };
+    remotes
+        .iter()
+        .filter_map(|(name, v)| v.as_object().map(|m| RemoteConfig { name: name.clone(), settings: m.clone() }))
+        .collect()
+}
+
+/// The remote to use: `name` if given, else `core.remote`, else the only remote.
+pub fn choose(repo: &Repo, name: Option<&str>) -> Result<RemoteConfig> {
+    let all = configured(repo);
+    let wanted = match name.map(str::to_string).or_else(|| repo.config.remote.clone()) {
+        Some(n) => n,
+        None if all.len() == 1 => all[0].name.clone(),
+        None if all.is_empty() => bail!(hinted(
+            "no remote is configured",
+            "add one with `mvc remote add origin s3://bucket/path --default` (or a local directory path)"
+        )),
+        None => bail!(hinted(
+            "several remotes are configured and none is the default",
+            "pick one with `-r NAME`, or set a default with `mvc remote default NAME`"
+        )),
+    };
+    all.into_iter()
+        .find(|r| r.name == wanted)
+        .ok_or_else(|| hinted(format!("no remote named `{wanted}`"), "list remotes with `mvc remote list`").into())
+}
+
+/// Shows a URL without user info or query string (where presigned secrets live).
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.scheme() != "file" => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            if u.query().is_some() {
+                u.set_query(Some("<redacted>"));
+            }
+            crate::text::sanitize(u.as_str())
+        }
+        _ => crate::text::sanitize(raw),
+    }
+}
+
+fn is_loopback(endpoint: &str) -> bool {
+    let Ok(u) = url::Url::parse(endpoint) else { return false };
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Whether credentials may be sent to `endpoint` for remote `name`: no custom endpoint (the
+/// provider's own), loopback, an endpoint set or trusted in the user's own config layers, or
+/// one listed in `MVC_TRUSTED_ENDPOINTS`. The committed repo config alone is never enough: a
+/// pull request could point an endpoint at a server that collects the CI job's secrets.
+pub fn endpoint_trusted(repo: &Repo, name: &str, endpoint: Option<&str>) -> bool {
+    let Some(endpoint) = endpoint else { return true };
+    if is_loopback(endpoint) {
+        return true;
+    }
+    let normal = |s: &str| s.trim_end_matches('/').to_string();
+    if let Ok(list) = std::env::var("MVC_TRUSTED_ENDPOINTS")
+        && list.split(',').any(|e| normal(e.trim()) == normal(endpoint))
+    {
+        return true;
+    }
+    for layer in [Layer::Local, Layer::Global] {
+        let Ok(path) = config::layer_path(layer, &repo.mvc_dir()) else { continue };
+        let Ok(map) = config::read_layer(&path) else { continue };
+        for key in ["endpoint", "trusted_endpoint"] {
+            if let Some(Value::String(v)) = config::get_dotted(&map, &format!("remotes.{name}.{key}"))
+                && normal(v) == normal(endpoint)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn client_options(allow_http: bool) -> ClientOptions {
+    // No overall request timeout (it would cut long uploads and downloads); a stalled
+    // connection is caught by the read timeout instead.
+    ClientOptions::new()
+        .with_allow_http(allow_http)
+        .with_timeout_disabled()
+        .with_connect_timeout(Duration::from_secs(10))
+        .with_read_timeout(Duration::from_secs(60))
+}
+
+fn retry_config(rc: &RemoteConfig) -> Result<RetryConfig> {
+    let retries = match rc.get("retries") {
+        None => DEFAULT_RETRIES,
+        Some(s) => s.parse().with_context(|| format!("remote `{}`: `retries` must be a number", rc.name))?,
+    };
+    Ok(RetryConfig {
+        max_retries: retries,
+        retry_timeout: Duration::from_secs(if retries == 0 { 1 } else { 120 }),
+        ..RetryConfig::default()
+    })
+}
+
+/// Opens remote `rc`. `jobs` overrides the configured concurrency.
+pub fn open(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>) -> Result<Remote> {
+    let url = rc.url()?;
+    let jobs = match jobs {
+        Some(j) => j,
+        None => match rc.get("jobs") {
+            Some(j) => j.parse().with_context(|| format!("remote `{}`: `jobs` must be a number", rc.name))?,
+            None => repo.config.jobs,
+        },
+    }
+    .clamp(1, 1024);
+    let endpoint = rc.get("endpoint");
+    let trusted = endpoint_trusted(repo, &rc.name, endpoint.as_deref());
+    let display_url = redact_url(&url);
+    let id = format!("{url}|{}", endpoint.clone().unwrap_or_default());
+    let mut remote = Remote {
+        name: rc.name.clone(),
+        display_url,
+        id,
+        read_only: false,
+        can_list: true,
+        jobs,
+        credentials_withheld: false,
+        store: Arc::new(object_store::memory::InMemory::new()),
+        root: Default::default(),
+    };
+    let allow_http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+    let parsed = url::Url::parse(&url).ok().filter(|u| u.scheme().len() > 1);
+    match parsed.as_ref().map(|u| u.scheme()) {
+        Some("s3") | Some("s3a") => {
+            let u = parsed.as_ref().expect("matched");
+            let bucket = u.host_str().with_context(|| format!("remote `{}`: `{url}` has no bucket", rc.name))?;
+            let mut b = if trusted { s3_credentials(rc)? } else { AmazonS3Builder::new() };
+            if !trusted {
+                b = b.with_skip_signature(true);
+                remote.credentials_withheld = true;
+            }
+            b = b
+                .with_bucket_name(bucket)
+                .with_region(rc.get("region").unwrap_or_else(|| "us-east-1".into()))
+                .with_client_options(client_options(allow_http))
+                .with_retry(retry_config(rc)?);
+            if let Some(e) = &endpoint {
+                b = b.with_endpoint(e).with_virtual_hosted_style_request(false);
+            }
+            remote.store = Arc::new(b.build().map_err(|e| store_config_error(rc, e))?);
+            remote.root = root_path(u.path())?;
+        }
+        Some("gs") => {
+            let u = parsed.as_ref().expect("matched");
+            let bucket = u.host_str().with_context(|| format!("remote `{}`: `{url}` has no bucket", rc.name))?;
+            let mut b = if trusted { GoogleCloudStorageBuilder::from_env() } else { GoogleCloudStorageBuilder::new() };
+            if let Some(key) = rc.get("service_account_key").filter(|_| trusted) {
+                b = b.with_service_account_key(key);
+            }
+            b = b
+                .with_bucket_name(bucket)
+                .with_client_options(client_options(allow_http))
+                .with_retry(retry_config(rc)?);
+            remote.store = Arc::new(b.build().map_err(|e| store_config_error(rc, e))?);
+            remote.root = root_path(u.path())?;
+        }
+        Some("az") | Some("azure") => {
+            let u = parsed.as_ref().expect("matched");
+            let container = u.host_str().with_context(|| format!("remote `{}`: `{url}` has no container", rc.name))?;
+            let mut b = if trusted { MicrosoftAzureBuilder::from_env() } else { MicrosoftAzureBuilder::new() };
+            if let Some(account) = rc.get("account_name") {
+                b = b.with_account(account);
+            }
+            if let Some(key) = rc.get("access_key").filter(|_| trusted) {
+                b = b.with_access_key(key);
+            }
+            if rc.get("use_emulator").as_deref() == Some("true") {
+                b = b.with_use_emulator(true);
+            }
+            if let Some(e) = &endpoint {
+                b = b.with_endpoint(e.clone());
+            }
+            if !trusted {
+                b = b.with_skip_signature(true);
+                remote.credentials_withheld = true;
+            }
+            b = b
+                .with_container_name(container)
+                .with_client_options(client_options(allow_http))
+                .with_retry(retry_config(rc)?);
+            remote.store = Arc::new(b.build().map_err(|e| store_config_error(rc, e))?);
+            remote.root = root_path(u.path())?;
+        }
+        Some("http") | Some("https") => {
+            let b = HttpBuilder::new()
+                .with_url(url.trim_end_matches('/'))
+                .with_client_options(client_options(url.starts_with("http://")))
+                .with_retry(retry_config(rc)?);
+            remote.store = Arc::new(b.build().map_err(|e| store_config_error(rc, e))?);
+            remote.read_only = true;
+            remote.can_list = false;
+        }
+        Some("file") => {
+            let u = parsed.as_ref().expect("matched");
+            let path =
+                u.to_file_path().map_err(|_| anyhow::anyhow!("remote `{}`: invalid file URL `{url}`", rc.name))?;
+            open_local(&mut remote, &path)?;
+        }
+        Some(other) => bail!(hinted(
+            format!("remote `{}` has an unsupported URL scheme `{}:`", rc.name, crate::text::sanitize(other)),
+            "use s3://, gs://, az://, https://, file:// or a directory path"
+        )),
+        None => {
+            let path = std::path::Path::new(&url);
+            let path = if path.is_absolute() { path.to_path_buf() } else { repo.root.join(path) };
+            open_local(&mut remote, &path)?;
+        }
+    }
+    Ok(remote)
+}
+
+fn open_local(remote: &mut Remote, path: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(path).with_context(|| format!("creating the remote directory `{}`", path.display()))?;
+    let fs = LocalFileSystem::new_with_prefix(path)
+        .with_context(|| format!("opening the remote directory `{}`", path.display()))?;
+    remote.store = Arc::new(fs);
+    Ok(())
+}
+
+fn store_config_error(rc: &RemoteConfig, e: object_store::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "remote `{}` is misconfigured: {}",
+        rc.name,
+        super::redact_text(&crate::text::sanitize(&e.to_string()))
+    )
+}
+
+/// An S3 builder with credentials from, in order: the remote's own stored keys
+/// (config.local), the standard `AWS_*` environment variables, or an `~/.aws` profile.
+fn s3_credentials(rc: &RemoteConfig) -> Result<AmazonS3Builder> {
+    let mut b = AmazonS3Builder::from_env();
+    if let (Some(id), Some(secret)) = (rc.get("access_key_id"), rc.get("secret_access_key")) {
+        b = b.with_access_key_id(id).with_secret_access_key(secret);
+        if let Some(token) = rc.get("session_token") {
+            b = b.with_token(token);
+        }
+        return Ok(b);
+    }
+    let env_has_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+    if !env_has_keys {
+        let profile =
+            rc.get("profile").or_else(|| std::env::var("AWS_PROFILE").ok()).unwrap_or_else(|| "default".into());
+        if let Some(creds) = aws_profile(&profile) {
+            b = b.with_access_key_id(creds.0).with_secret_access_key(creds.1);
+            if let Some(token) = creds.2 {
+                b = b.with_token(token);
+            }
+        }
+    }
+    Ok(b)
+}
+
+/// Reads `[profile]` keys from `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`).
+fn aws_profile(profile: &str) -> Option<(String, String, Option<String>)> {
+    let path = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".aws").join("credentials")))?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut in_section = false;
+    let (mut id, mut secret, mut token) = (None, None, None);
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_section = line.trim_matches(|c| c == '[' || c == ']').trim() == profile;
+            continue;
+        }
+        if !in_section {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let v = v.trim().to_string();
+            match k.trim() {
+                "aws_access_key_id" => id = Some(v),
+                "aws_secret_access_key" => secret = Some(v),
+                "aws_session_token" => token = Some(v),
+                _ => {}
+            }
+        }
+    }
+    Some((id?, secret?, token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_secrets() {
+        assert_eq!(redact_url("https://user:pw@host/p?sig=abc"), "https://host/p?<redacted>");
+        assert_eq!(redact_url("s3://bucket/models"), "s3://bucket/models");
+        assert_eq!(redact_url("/data/remote"), "/data/remote");
+    }
+
+    #[test]
+    fn loopback_endpoints_are_recognised() {
+        assert!(is_loopback("http://127.0.0.1:9000"));
+        assert!(is_loopback("http://localhost:9000"));
+        assert!(is_loopback("http://[::1]:9000"));
+        assert!(!is_loopback("http://10.0.0.1:9000"));
+        assert!(!is_loopback("https://evil.example.com"));
+    }
+}

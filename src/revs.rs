@@ -1,0 +1,139 @@
+//! Pointers at git revisions (`--rev`, `--all-branches`, `--all-tags`, `--all-commits`),
+//! read straight from git objects with git2: nothing is checked out.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::pointer::{self, Pointer};
+
+/// Which revisions a command looks at, besides (or instead of) the workspace.
+#[derive(Debug, Clone, Default)]
+pub struct RevSelection {
+    /// Explicit revisions (`--rev`), anything `git rev-parse` understands.
+    pub revs: Vec<String>,
+    /// Every local branch head.
+    pub all_branches: bool,
+    /// Every tag.
+    pub all_tags: bool,
+    /// Every commit reachable from any ref.
+    pub all_commits: bool,
+}
+
+impl RevSelection {
+    /// Whether no revision was asked for (the command works on the workspace).
+    pub fn is_empty(&self) -> bool {
+        self.revs.is_empty() && !self.all_branches && !self.all_tags && !self.all_commits
+    }
+}
+
+/// The commits a selection names, deduplicated, in a stable order.
+pub fn commits(git: &git2::Repository, sel: &RevSelection) -> Result<Vec<git2::Oid>> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut push = |oid: git2::Oid, out: &mut Vec<git2::Oid>| {
+        if seen.insert(oid) {
+            out.push(oid);
+        }
+    };
+    for rev in &sel.revs {
+        let object = git.revparse_single(rev).map_err(|_| {
+            crate::error::hinted(
+                format!("unknown revision `{}`", crate::text::sanitize(rev)),
+                "list revisions with `git log --oneline` or `git tag`",
+            )
+        })?;
+        let commit = object.peel_to_commit().with_context(|| format!("`{rev}` is not a commit"))?;
+        push(commit.id(), &mut out);
+    }
+    if sel.all_branches || sel.all_tags || sel.all_commits {
+        let refs = git.references().context("listing git refs")?;
+        let mut tips = Vec::new();
+        for r in refs.flatten() {
+            let wanted = (sel.all_branches && r.is_branch())
+                || (sel.all_tags && r.is_tag())
+                || (sel.all_commits && (r.is_branch() || r.is_tag() || r.is_remote()));
+            if wanted && let Ok(c) = r.peel_to_commit() {
+                tips.push(c.id());
+            }
+        }
+        if sel.all_commits {
+            if let Ok(head) = git.head().and_then(|h| h.peel_to_commit()) {
+                tips.push(head.id());
+            }
+            let mut walk = git.revwalk().context("walking git history")?;
+            for tip in &tips {
+                walk.push(*tip).context("walking git history")?;
+            }
+            for oid in walk {
+                push(oid.context("walking git history")?, &mut out);
+            }
+        } else {
+            for tip in tips {
+                push(tip, &mut out);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every pointer in `commit`'s tree whose artifact path passes `keep`, keyed by pointer path.
+/// Identical subtrees already seen (in `visited`) are skipped, which makes walking many
+/// commits of one history cheap.
+pub fn pointers_in_commit(
+    git: &git2::Repository,
+    commit: git2::Oid,
+    keep: &dyn Fn(&str) -> bool,
+    visited: &mut HashSet<git2::Oid>,
+) -> Result<BTreeMap<String, Pointer>> {
+    let commit = git.find_commit(commit).context("reading a commit")?;
+    let tree = commit.tree().context("reading a commit's tree")?;
+    let mut out = BTreeMap::new();
+    walk_tree(git, &tree, "", keep, visited, &mut out, &commit.id().to_string())?;
+    Ok(out)
+}
+
+fn walk_tree(
+    git: &git2::Repository,
+    tree: &git2::Tree,
+    prefix: &str,
+    keep: &dyn Fn(&str) -> bool,
+    visited: &mut HashSet<git2::Oid>,
+    out: &mut BTreeMap<String, Pointer>,
+    commit: &str,
+) -> Result<()> {
+    if !visited.insert(tree.id()) {
+        return Ok(());
+    }
+    for entry in tree.iter() {
+        let Ok(name) = entry.name() else { continue };
+        let path = if prefix.is_empty() { name.to_string() } else { format!("{prefix}/{name}") };
+        match entry.kind() {
+            Some(git2::ObjectType::Tree) => {
+                if path == ".mvc" || path == ".git" {
+                    continue;
+                }
+                let sub = git.find_tree(entry.id()).context("reading a tree")?;
+                walk_tree(git, &sub, &path, keep, visited, out, commit)?;
+            }
+            Some(git2::ObjectType::Blob) if name.ends_with(pointer::SUFFIX) && name.len() > pointer::SUFFIX.len() => {
+                let artifact = &path[..path.len() - pointer::SUFFIX.len()];
+                if !keep(artifact) {
+                    continue;
+                }
+                let blob = git.find_blob(entry.id()).context("reading a pointer blob")?;
+                if blob.size() > crate::yaml::MAX_DOCUMENT_BYTES {
+                    anyhow::bail!("pointer `{path}` at commit {} is over the 64 KiB limit", &commit[..12]);
+                }
+                let text = std::str::from_utf8(blob.content())
+                    .with_context(|| format!("pointer `{path}` at commit {} is not UTF-8", &commit[..12]))?;
+                let pointer =
+                    Pointer::parse(Path::new(&path), text).with_context(|| format!("at commit {}", &commit[..12]))?;
+                out.insert(path, pointer);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
