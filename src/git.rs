@@ -53,11 +53,8 @@ pub fn commit_paths(git: &git2::Repository, rels: &[String], message: &str) -> R
     if needs_git_executable(git) {
         return commit_with_git(git, rels, message);
     }
-    let signature = git.signature().map_err(|_| {
-        anyhow::anyhow!(
-            "git has no identity to commit with; set one with `git config user.name \"Your Name\"` and `git config user.email you@example.com`"
-        )
-    })?;
+    let author = signature(git, "AUTHOR")?;
+    let committer = signature(git, "COMMITTER")?;
     let index = git.index().context("reading the git index")?;
     let head = match git.head() {
         Ok(h) => Some(h.peel_to_commit().context("reading HEAD's commit")?),
@@ -79,7 +76,25 @@ pub fn commit_paths(git: &git2::Repository, rels: &[String], message: &str) -> R
     let tree_id = partial.write_tree_to(git).context("writing the commit's tree")?;
     let tree = git.find_tree(tree_id)?;
     let parents: Vec<&git2::Commit> = head.iter().collect();
-    git.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).context("creating the commit")
+    git.commit(Some("HEAD"), &author, &committer, message, &tree, &parents).context("creating the commit")
+}
+
+/// The identity `git commit` would use: `GIT_{role}_NAME`/`_EMAIL` (as CI jobs set them)
+/// over `user.name`/`user.email`.
+fn signature(git: &git2::Repository, role: &str) -> Result<git2::Signature<'static>> {
+    let config = git.config().ok();
+    let value = |var: &str, key: &str| {
+        std::env::var(format!("GIT_{role}_{var}"))
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| config.as_ref().and_then(|c| c.get_string(key).ok()))
+    };
+    match (value("NAME", "user.name"), value("EMAIL", "user.email")) {
+        (Some(name), Some(email)) => git2::Signature::now(&name, &email).context("building the commit identity"),
+        _ => bail!(
+            "git has no identity to commit with; set one with `git config user.name \"Your Name\"` and `git config user.email you@example.com`"
+        ),
+    }
 }
 
 /// The user's commits run hooks or are signed: only the `git` executable honours both.

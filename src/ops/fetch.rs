@@ -85,7 +85,7 @@ fn fetch_targets(
     let cache = repo.cache();
     let stats = rt.block_on(async {
         let manifests: Vec<_> = targets.iter().filter(|t| t.pointer.kind == Kind::Dir).map(|t| t.pointer.oid).collect();
-        let manifests = transfer::fetch_manifests(&remote, &cache, &manifests, reporter).await?;
+        let (manifests, manifest_stats) = transfer::fetch_manifests(&remote, &cache, &manifests, reporter).await?;
         let mut objects = Vec::new();
         for t in &targets {
             match t.pointer.kind {
@@ -105,7 +105,8 @@ fn fetch_targets(
                 }
             }
         }
-        transfer::fetch(&remote, &cache, &objects, reporter).await
+        let stats = transfer::fetch(&remote, &cache, &objects, reporter).await?;
+        anyhow::Ok(stats.plus(&manifest_stats))
     })?;
     Ok((remote.name, stats, targets))
 }

@@ -83,10 +83,11 @@ pub fn redact_url(raw: &str) -> String {
         Ok(mut u) if u.scheme() != "file" => {
             let _ = u.set_username("");
             let _ = u.set_password(None);
-            if u.query().is_some() {
-                u.set_query(Some("<redacted>"));
-            }
-            crate::text::sanitize(u.as_str())
+            // Query strings carry presigned signatures and SAS tokens: never show them.
+            let had_query = u.query().is_some();
+            u.set_query(None);
+            let shown = if had_query { format!("{u}?<redacted>") } else { u.to_string() };
+            crate::text::sanitize(&shown)
         }
         _ => crate::text::sanitize(raw),
     }

@@ -79,6 +79,18 @@ pub struct TransferStats {
     pub checks: u64,
 }
 
+impl TransferStats {
+    /// The counts of two transfers together.
+    pub fn plus(&self, other: &TransferStats) -> TransferStats {
+        TransferStats {
+            transferred: self.transferred + other.transferred,
+            bytes: self.bytes + other.bytes,
+            present: self.present + other.present,
+            checks: self.checks + other.checks,
+        }
+    }
+}
+
 /// An object needed for the transfer is not in the local cache.
 #[derive(Debug, thiserror::Error)]
 #[error("{count} objects to push are not in the local cache (first: {first})")]
@@ -455,9 +467,9 @@ pub async fn fetch_manifests(
     cache: &Cache,
     oids: &[Oid],
     reporter: &dyn Reporter,
-) -> Result<BTreeMap<Oid, Manifest>> {
+) -> Result<(BTreeMap<Oid, Manifest>, TransferStats)> {
     let objects: Vec<Object> = oids.iter().map(|o| Object { oid: *o, size: None }).collect();
-    fetch(remote, cache, &objects, reporter).await?;
+    let stats = fetch(remote, cache, &objects, reporter).await?;
     let mut out = BTreeMap::new();
     for oid in oids {
         let bytes = cache.read_small(oid, crate::ops::MAX_MANIFEST_BYTES)?;
@@ -465,7 +477,7 @@ pub async fn fetch_manifests(
             Manifest::parse(&bytes).with_context(|| format!("manifest {oid} from remote `{}`", remote.name))?;
         out.insert(*oid, manifest);
     }
-    Ok(out)
+    Ok((out, stats))
 }
 
 #[cfg(test)]

@@ -126,6 +126,64 @@ impl TestEnv {
         Run { code: out.status.code().unwrap_or(-1), stdout: clean(&out.stdout), stderr: clean(&out.stderr) }
     }
 
+    /// Runs `mvc ARGS` at the root with extra environment variables and optional stdin.
+    pub fn mvc_with(&self, args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Run {
+        use std::io::Write;
+        let mut cmd = self.command(Path::new(env!("CARGO_BIN_EXE_mvc")), args, &self.root);
+        cmd.envs(vars.iter().copied());
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("run mvc");
+        let mut pipe = child.stdin.take().expect("stdin");
+        if let Some(input) = stdin {
+            pipe.write_all(input.as_bytes()).unwrap();
+        }
+        drop(pipe);
+        self.finish(child.wait_with_output().expect("wait for mvc"))
+    }
+
+    /// Starts `mvc ARGS` in the background (for tests that interrupt it).
+    pub fn spawn_mvc(&self, args: &[&str]) -> std::process::Child {
+        self.command(Path::new(env!("CARGO_BIN_EXE_mvc")), args, &self.root)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn mvc")
+    }
+
+    /// Starts `mvc ARGS` in the background with extra environment variables.
+    pub fn spawn_mvc_with(&self, args: &[&str], vars: &[(&str, &str)]) -> std::process::Child {
+        self.command(Path::new(env!("CARGO_BIN_EXE_mvc")), args, &self.root)
+            .envs(vars.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn mvc")
+    }
+
+    /// Normalises a finished background run like [`TestEnv::mvc`] does.
+    pub fn finish_child(&self, child: std::process::Child) -> Run {
+        self.finish(child.wait_with_output().expect("wait for mvc"))
+    }
+
+    /// A fresh `git clone` of this repository in its own sandbox (no mvc data, as a teammate
+    /// or CI job would have).
+    pub fn clone_repo(&self) -> TestEnv {
+        let other = TestEnv::bare_git();
+        std::fs::remove_dir_all(&other.root).unwrap();
+        let out = other
+            .command(
+                Path::new("git"),
+                &["clone", "-q", self.root.to_str().unwrap(), other.root.to_str().unwrap()],
+                &self.root,
+            )
+            .output()
+            .expect("git clone");
+        assert!(out.status.success(), "git clone failed: {}", String::from_utf8_lossy(&out.stderr));
+        other
+    }
+
     /// The oid field of a pointer file.
     pub fn pointer_oid(&self, artifact: &str) -> String {
         let text = self.read(&format!("{artifact}.mvc"));

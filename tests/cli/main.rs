@@ -1,5 +1,7 @@
 //! Integration tests: the real `mvc` binary in real temp git repositories.
 
 mod harness;
+mod s3_server;
 
 mod add;
+mod push_pull;

@@ -102,10 +102,11 @@ pub fn run(args: RemoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                     .collect();
                 ui.out_json(&items)?;
             } else {
+                let width = entries.iter().map(|e| e.name.chars().count()).max().unwrap_or(0);
                 for e in entries {
                     let endpoint = e.endpoint.map(|ep| format!(" (endpoint {ep})")).unwrap_or_default();
                     let default = if e.default { " [default]" } else { "" };
-                    ui.out(format!("{}\t{}{endpoint}{default}", e.name, e.url))?;
+                    ui.out(format!("{:width$}  {}{endpoint}{default}", e.name, e.url))?;
                 }
             }
         }
