@@ -200,6 +200,24 @@ pub async fn push(
     Ok(stats)
 }
 
+/// Which of `oids` are on the remote: the known-present set answers first, then HEAD or LIST
+/// requests; what they confirm joins the known-present set.
+pub async fn present_on_remote(
+    remote: &Remote,
+    index: &StatIndex,
+    oids: &[Oid],
+) -> Result<(HashSet<Oid>, TransferStats)> {
+    remote.check_layout(false).await?;
+    let mut stats = TransferStats::default();
+    let known = index.known_present(&remote.id);
+    let unknown: Vec<Oid> =
+        oids.iter().filter(|o| !known.contains(o)).copied().collect::<HashSet<_>>().into_iter().collect();
+    let found = check_exists(remote, unknown, &mut stats).await?;
+    index.mark_present(&remote.id, &found.iter().copied().collect::<Vec<_>>());
+    let present = oids.iter().filter(|o| known.contains(o) || found.contains(o)).copied().collect();
+    Ok((present, stats))
+}
+
 fn object_size(cache: &Cache, oid: &Oid) -> u64 {
     std::fs::metadata(cache.object_path(oid)).map(|m| m.len()).unwrap_or(0)
 }

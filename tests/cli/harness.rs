@@ -113,6 +113,14 @@ impl TestEnv {
         self.finish(out)
     }
 
+    /// Runs `mvc ARGS` in a directory with extra environment variables.
+    pub fn mvc_in_with(&self, cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(Path::new(env!("CARGO_BIN_EXE_mvc")), args, cwd);
+        cmd.envs(vars.iter().copied());
+        let out = cmd.output().expect("run mvc");
+        self.finish(out)
+    }
+
     /// Runs `git ARGS` at the root and asserts success; returns stdout.
     pub fn git(&self, args: &[&str]) -> String {
         let out = self.command(Path::new("git"), args, &self.root).output().expect("run git");

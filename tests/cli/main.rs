@@ -4,4 +4,5 @@ mod harness;
 mod s3_server;
 
 mod add;
+mod get;
 mod push_pull;

@@ -267,3 +267,27 @@ fn remote_commands_manage_config() {
     let run = env.mvc(&["push"]).ok();
     insta::assert_snapshot!(run.stderr, @"pushed 0 objects (0 B) to `origin`; 0 already there");
 }
+
+#[test]
+fn status_remote_shows_what_push_and_pull_would_do() {
+    let server = S3Server::start();
+    let env = project(&server);
+    let run = s3(&env, &["status", "--remote", "--check"]);
+    assert_eq!(run.code, 1, "nothing pushed yet: {run:?}");
+    insta::assert_snapshot!(run.stdout, @r"
+    not pushed:  data  (`mvc push -r origin`)
+    not pushed:  model.bin  (`mvc push -r origin`)
+    ");
+    s3(&env, &["push", "-q"]).ok();
+    let run = s3(&env, &["status", "-r", "origin", "--check"]).ok();
+    insta::assert_snapshot!(run.stderr, @"2 artifacts, all in the cache and on `origin`");
+    let json = s3(&env, &["status", "--remote", "--json"]).ok().json();
+    assert_eq!(json["checks"], 0, "the known-present set answers: {json}");
+
+    let clone = env.clone_repo();
+    let run = s3(&clone, &["status", "--remote"]).ok();
+    insta::assert_snapshot!(run.stdout, @r"
+    not pulled:  data  (`mvc pull -r origin`)
+    not pulled:  model.bin  (`mvc pull -r origin`)
+    ");
+}

@@ -6,6 +6,7 @@ mod commit;
 mod completions;
 mod config;
 mod fetch;
+mod get;
 mod init;
 mod r#move;
 mod push;
@@ -37,6 +38,7 @@ pub enum Command {
     Push(push::PushArgs),
     Fetch(fetch::FetchArgs),
     Pull(fetch::PullArgs),
+    Get(get::GetArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -53,6 +55,7 @@ impl Command {
             Command::Push(a) => a.args.json,
             Command::Fetch(a) => a.args.json,
             Command::Pull(a) => a.args.json,
+            Command::Get(a) => a.json,
             _ => false,
         }
     }
@@ -74,6 +77,7 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Push(args) => push::run(args, cwd, ui),
         Command::Fetch(args) => fetch::run_fetch(args, cwd, ui),
         Command::Pull(args) => fetch::run_pull(args, cwd, ui),
+        Command::Get(args) => get::run(args, cwd, ui),
         Command::Completions(args) => completions::run(args, ui),
     }
 }

@@ -3,11 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use mvc::ops::remote_status::{RemoteStatusOptions, remote_status};
 use mvc::ops::status::{ArtifactStatus, StatusOptions, Workspace, status};
 use mvc::repo::Repo;
 use serde::Serialize;
 
 use super::shown;
+use super::transfer_args::runtime;
 use crate::cli::Ui;
 
 /// Show which artifacts differ from their pointers or are missing from the cache
@@ -19,6 +21,13 @@ pub struct StatusArgs {
     /// Exit 1 when anything differs (`--check=modified`: only when an artifact was modified)
     #[arg(long, value_name = "WHAT", num_args = 0..=1, require_equals = true, default_missing_value = "any")]
     check: Option<Check>,
+    /// Compare with a remote instead of the workspace: what is not pushed, what is not pulled
+    /// (`--remote` alone: the default remote)
+    #[arg(short = 'r', long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    remote: Option<String>,
+    /// Concurrent existence checks against the remote
+    #[arg(short, long, value_name = "N", requires = "remote")]
+    jobs: Option<usize>,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -67,6 +76,11 @@ fn workspace_name(w: Workspace) -> &'static str {
 
 pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
+    if let Some(remote) = args.remote {
+        let remote = Some(remote).filter(|r| !r.is_empty());
+        let opts = RemoteStatusOptions { targets: args.targets, cwd: cwd.to_path_buf(), remote, jobs: args.jobs };
+        return run_remote(&repo, &opts, args.check.is_some(), ui);
+    }
     let reporter = ui.reporter();
     let report = status(&repo, &StatusOptions { targets: args.targets, cwd: cwd.to_path_buf() }, &reporter)?;
     if ui.json() {
@@ -89,6 +103,43 @@ pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Some(Check::Any) => report.artifacts.iter().any(|a| !a.is_clean()),
         Some(Check::Modified) => report.artifacts.iter().any(|a| a.workspace == Workspace::Modified),
     };
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `status --remote`: one line per artifact that is not on both sides; `--check` fails when
+/// anything is not pushed.
+fn run_remote(repo: &Repo, opts: &RemoteStatusOptions, check: bool, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let report = remote_status(repo, opts, &runtime()?)?;
+    let name = &report.remote;
+    if ui.json() {
+        let artifacts: Vec<serde_json::Value> = report
+            .artifacts
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "path": a.path, "kind": a.kind.as_str(), "oid": a.oid.to_hex(),
+                    "in_cache": a.in_cache, "on_remote": a.on_remote,
+                })
+            })
+            .collect();
+        ui.out_json(&serde_json::json!({"remote": name, "artifacts": artifacts, "checks": report.checks}))?;
+    } else {
+        for a in &report.artifacts {
+            let path = shown(&a.path);
+            match (a.in_cache, a.on_remote) {
+                (true, false) => ui.out(format!("not pushed:  {path}  (`mvc push -r {name}`)"))?,
+                (false, true) => ui.out(format!("not pulled:  {path}  (`mvc pull -r {name}`)"))?,
+                (false, false) => ui.out(format!(
+                    "unavailable: {path}  (neither in the cache nor on `{name}`; not pushed from where it was added?)"
+                ))?,
+                (true, true) => {}
+            }
+        }
+        if report.artifacts.iter().all(|a| a.in_cache && a.on_remote) {
+            ui.status(format!("{} artifacts, all in the cache and on `{name}`", report.artifacts.len()));
+        }
+    }
+    let failed = check && report.artifacts.iter().any(|a| !a.on_remote);
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
