@@ -89,12 +89,44 @@ fn signature(git: &git2::Repository, role: &str) -> Result<git2::Signature<'stat
             .filter(|v| !v.is_empty())
             .or_else(|| config.as_ref().and_then(|c| c.get_string(key).ok()))
     };
+    let when = std::env::var(format!("GIT_{role}_DATE")).ok().and_then(|d| parse_git_date(&d));
     match (value("NAME", "user.name"), value("EMAIL", "user.email")) {
-        (Some(name), Some(email)) => git2::Signature::now(&name, &email).context("building the commit identity"),
+        (Some(name), Some(email)) => match when {
+            Some(time) => git2::Signature::new(&name, &email, &time),
+            None => git2::Signature::now(&name, &email),
+        }
+        .context("building the commit identity"),
         _ => bail!(
             "git has no identity to commit with; set one with `git config user.name \"Your Name\"` and `git config user.email you@example.com`"
         ),
     }
+}
+
+/// `GIT_*_DATE` in the forms scripts use: `@SECONDS`, `SECONDS +HHMM`, or RFC 3339 UTC
+/// (`2026-01-01T00:00:00Z`). Other forms fall back to now.
+fn parse_git_date(raw: &str) -> Option<git2::Time> {
+    let raw = raw.trim();
+    if let Some(secs) = raw.strip_prefix('@') {
+        return secs.parse().ok().map(|s| git2::Time::new(s, 0));
+    }
+    if let Some((secs, tz)) = raw.split_once(' ')
+        && let (Ok(secs), Ok(tz)) = (secs.parse::<i64>(), tz.parse::<i32>())
+    {
+        return Some(git2::Time::new(secs, (tz / 100) * 60 + (tz % 100)));
+    }
+    let (date, time) = raw.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>());
+    let mut t = time.split(':').map(|p| p.parse::<i64>());
+    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let (hh, mm, ss) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(git2::Time::new(days * 86_400 + hh * 3600 + mm * 60 + ss, 0))
 }
 
 /// The user's commits run hooks or are signed: only the `git` executable honours both.
@@ -213,6 +245,15 @@ pub fn split_parent(rel: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_dates_in_script_forms_parse() {
+        assert_eq!(parse_git_date("2026-01-01T00:00:00Z").unwrap().seconds(), 1_767_225_600);
+        assert_eq!(parse_git_date("@1767225600").unwrap().seconds(), 1_767_225_600);
+        let t = parse_git_date("1767225600 +0130").unwrap();
+        assert_eq!((t.seconds(), t.offset_minutes()), (1_767_225_600, 90));
+        assert!(parse_git_date("yesterday").is_none());
+    }
 
     #[test]
     fn gitignore_lines_match_only_the_name() {

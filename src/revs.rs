@@ -38,14 +38,7 @@ pub fn commits(git: &git2::Repository, sel: &RevSelection) -> Result<Vec<git2::O
         }
     };
     for rev in &sel.revs {
-        let object = git.revparse_single(rev).map_err(|_| {
-            crate::error::hinted(
-                format!("unknown revision `{}`", crate::text::sanitize(rev)),
-                "list revisions with `git log --oneline` or `git tag`",
-            )
-        })?;
-        let commit = object.peel_to_commit().with_context(|| format!("`{rev}` is not a commit"))?;
-        push(commit.id(), &mut out);
+        push(resolve(git, rev)?, &mut out);
     }
     if sel.all_branches || sel.all_tags || sel.all_commits {
         let refs = git.references().context("listing git refs")?;
@@ -76,6 +69,25 @@ pub fn commits(git: &git2::Repository, sel: &RevSelection) -> Result<Vec<git2::O
         }
     }
     Ok(out)
+}
+
+/// The commit `rev` names (anything `git rev-parse` understands).
+pub fn resolve(git: &git2::Repository, rev: &str) -> Result<git2::Oid> {
+    let object = git.revparse_single(rev).map_err(|_| {
+        crate::error::hinted(
+            format!("unknown revision `{}`", crate::text::sanitize(rev)),
+            "list revisions with `git log --oneline` or `git tag`",
+        )
+    })?;
+    let commit =
+        object.peel_to_commit().with_context(|| format!("`{}` is not a commit", crate::text::sanitize(rev)))?;
+    Ok(commit.id())
+}
+
+/// Every pointer at `commit`, keyed by artifact path.
+pub fn artifacts_at(git: &git2::Repository, commit: git2::Oid) -> Result<BTreeMap<String, Pointer>> {
+    let pointers = pointers_in_commit(git, commit, &|_| true, &mut HashSet::new())?;
+    Ok(pointers.into_iter().map(|(rel, p)| (rel[..rel.len() - pointer::SUFFIX.len()].to_string(), p)).collect())
 }
 
 /// Every pointer in `commit`'s tree whose artifact path passes `keep`, keyed by pointer path.

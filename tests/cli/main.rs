@@ -5,4 +5,5 @@ mod s3_server;
 
 mod add;
 mod get;
+mod history;
 mod push_pull;

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mvc::ops::checkout::{CheckoutOptions, Outcome, checkout};
+use mvc::ops::fetch::FetchOptions;
+use mvc::ops::restore::{RestoreOptions, restore};
 use mvc::repo::Repo;
+use mvc::revs::RevSelection;
 
 use super::shown;
 use crate::cli::Ui;
@@ -18,6 +21,15 @@ pub struct CheckoutArgs {
     /// Overwrite or delete workspace data even if the cache has no copy of it
     #[arg(short, long)]
     force: bool,
+    /// Restore the versions this revision pins, writing its pointers into the workspace
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+    /// With `--rev`: fetch content missing from the cache from the remote first
+    #[arg(long, requires = "rev")]
+    pull: bool,
+    /// With `--pull`: the remote to fetch from (default: `core.remote`)
+    #[arg(short = 'r', value_name = "NAME", requires = "pull")]
+    remote: Option<String>,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -26,8 +38,27 @@ pub struct CheckoutArgs {
 pub fn run(args: CheckoutArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
     let reporter = ui.reporter();
-    let opts = CheckoutOptions { targets: args.targets, cwd: cwd.to_path_buf(), force: args.force };
-    let report = checkout(&repo, &opts, &reporter)?;
+    let report = match args.rev {
+        None => {
+            let opts = CheckoutOptions { targets: args.targets, cwd: cwd.to_path_buf(), force: args.force };
+            checkout(&repo, &opts, &reporter)?
+        }
+        Some(rev) => {
+            if args.pull {
+                let fetch = FetchOptions {
+                    targets: args.targets.clone(),
+                    cwd: cwd.to_path_buf(),
+                    remote: args.remote,
+                    jobs: None,
+                    revs: RevSelection { revs: vec![rev.clone()], ..Default::default() },
+                    force: false,
+                };
+                mvc::ops::fetch::fetch(&repo, &fetch, &super::transfer_args::runtime()?, &reporter)?;
+            }
+            let opts = RestoreOptions { rev, targets: args.targets, cwd: cwd.to_path_buf(), force: args.force };
+            restore(&repo, &opts, &reporter)?
+        }
+    };
     if ui.json() {
         let items: Vec<serde_json::Value> = report
             .artifacts

@@ -5,9 +5,12 @@ mod checkout;
 mod commit;
 mod completions;
 mod config;
+mod diff;
 mod fetch;
 mod get;
 mod init;
+mod log;
+mod ls;
 mod r#move;
 mod push;
 mod remote;
@@ -39,6 +42,9 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     Pull(fetch::PullArgs),
     Get(get::GetArgs),
+    Diff(diff::DiffArgs),
+    Log(log::LogArgs),
+    Ls(ls::LsArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -56,6 +62,9 @@ impl Command {
             Command::Fetch(a) => a.args.json,
             Command::Pull(a) => a.args.json,
             Command::Get(a) => a.json,
+            Command::Diff(a) => a.json,
+            Command::Log(a) => a.json,
+            Command::Ls(a) => a.json,
             _ => false,
         }
     }
@@ -78,6 +87,9 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Fetch(args) => fetch::run_fetch(args, cwd, ui),
         Command::Pull(args) => fetch::run_pull(args, cwd, ui),
         Command::Get(args) => get::run(args, cwd, ui),
+        Command::Diff(args) => diff::run(args, cwd, ui),
+        Command::Log(args) => log::run(args, cwd, ui),
+        Command::Ls(args) => ls::run(args, cwd, ui),
         Command::Completions(args) => completions::run(args, ui),
     }
 }
@@ -92,6 +104,23 @@ pub fn human_size(bytes: u64) -> String {
         unit += 1;
     }
     if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+/// `2026-01-31 14:05` (UTC) for seconds since the epoch.
+pub fn utc_time(secs: i64) -> String {
+    // Civil-from-days (Howard Hinnant's algorithm): no date crate for one format.
+    let days = secs.div_euclid(86_400);
+    let minutes = secs.rem_euclid(86_400) / 60;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 /// `1 file`, `2 files`.
