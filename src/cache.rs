@@ -150,6 +150,42 @@ impl Cache {
         self.root.join("tmp")
     }
 
+    /// Every object in the cache with its size, by walking `blake3/`. Files whose names are
+    /// not oids (strays) are left out.
+    pub fn objects(&self) -> Result<Vec<(Oid, u64)>> {
+        let mut out = Vec::new();
+        let top = self.root.join("blake3");
+        let shards = match fs::read_dir(&top) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e).with_context(|| format!("reading `{}`", top.display())),
+        };
+        for shard in shards {
+            let shard = shard?;
+            let Ok(two) = shard.file_name().into_string() else { continue };
+            let Ok(entries) = fs::read_dir(shard.path()) else { continue };
+            for entry in entries.flatten() {
+                let Ok(rest) = entry.file_name().into_string() else { continue };
+                let (Ok(oid), Ok(meta)) = (format!("{two}{rest}").parse::<Oid>(), entry.metadata()) else { continue };
+                if meta.is_file() {
+                    out.push((oid, meta.len()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Deletes an object (gc). Workspace hard links to it keep their data.
+    pub fn remove(&self, oid: &Oid) -> Result<()> {
+        let path = self.object_path(oid);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("removing `{}`", path.display())),
+        }
+    }
+
     /// Whether the object is present (by name; `fsck` verifies content).
     pub fn contains(&self, oid: &Oid) -> bool {
         fs::symlink_metadata(self.object_path(oid)).is_ok_and(|m| m.is_file())

@@ -6,6 +6,8 @@ pub mod checkout;
 pub mod commit;
 pub mod config;
 pub mod fetch;
+pub mod fsck;
+pub mod gc;
 pub mod get;
 pub mod history;
 pub mod init;

@@ -46,6 +46,11 @@ struct Marker {
 }
 
 impl Remote {
+    /// The prefix all objects live under (`<root>/blake3`).
+    pub fn objects_prefix(&self) -> StorePath {
+        self.root.clone().join("blake3")
+    }
+
     /// Where object `oid` lives on this remote.
     pub fn key(&self, oid: &Oid) -> StorePath {
         let hex = oid.to_hex();

@@ -142,3 +142,71 @@ fn checkout_rev_restores_v1_and_refuses_to_lose_work() {
     clone.mvc(&["checkout", "--rev", "v1", "--pull", "model.bin"]).ok();
     assert_eq!(clone.read("model.bin"), "weights v1");
 }
+
+#[test]
+fn gc_keep_last_removes_exactly_the_older_versions_and_pull_brings_them_back() {
+    let env = three_versions();
+    let run = env.mvc(&["gc"]).fails();
+    insta::assert_snapshot!(run.stderr, @r"
+    error: gc needs a scope: what to keep
+    hint: use --workspace, --all-branches, --all-tags, --all-commits or --keep-last N (combinable)
+    ");
+
+    let run = env.mvc(&["gc", "--keep-last", "1", "--dry-run"]).ok();
+    // Older versions: model v1, the two older data manifests, and a.csv/b.csv as they were.
+    let mut listed: Vec<&str> = run.stdout.lines().map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    listed.sort();
+    let mut expected = vec![
+        blake3::hash(b"weights v1").to_hex().to_string(),
+        blake3::hash(b"a\n").to_hex().to_string(),
+        blake3::hash(b"b\n").to_hex().to_string(),
+        env.mvc(&["ls", "--rev", "v1", "--json"]).ok().json()[0]["oid"].as_str().unwrap().to_string(),
+        env.mvc(&["ls", "--rev", "v2", "--json"]).ok().json()[0]["oid"].as_str().unwrap().to_string(),
+    ];
+    expected.sort();
+    assert_eq!(listed, expected);
+    insta::assert_snapshot!(run.stderr, @"would delete 5 objects (624 B) from the cache");
+
+    let run = env.mvc(&["gc", "--keep-last", "1"]).ok();
+    insta::assert_snapshot!(run.stderr, @"deleted 5 objects (624 B) from the cache");
+    assert_eq!(env.mvc(&["status", "--check"]).code, 0, "the workspace's versions are intact");
+    env.mvc(&["checkout", "--rev", "v1", "--pull"]).ok();
+    assert_eq!(env.read("model.bin"), "weights v1");
+    assert_eq!(env.read("data/b.csv"), "b\n");
+}
+
+#[test]
+fn gc_keeps_what_no_remote_has() {
+    let env = TestEnv::new();
+    env.write("model.bin", "v1");
+    env.mvc(&["add", "-q", "model.bin", "-m", "v1"]).ok();
+    env.write("model.bin", "v2");
+    env.mvc(&["commit", "-q", "-m", "v2"]).ok();
+    let run = env.mvc(&["gc", "--workspace"]).ok();
+    insta::assert_snapshot!(run.stderr, @r"
+    deleted 0 objects (0 B) from the cache
+    warning: kept 1 unreferenced object (2 B) that no remote confirms having; push them, or use `--force` to delete them anyway
+    ");
+    let run = env.mvc(&["gc", "--workspace", "--force"]).ok();
+    insta::assert_snapshot!(run.stderr, @"deleted 1 object (2 B) from the cache");
+}
+
+#[test]
+fn fsck_finds_a_corrupt_object_and_repair_heals_it() {
+    let env = three_versions();
+    let oid = blake3::hash(b"weights v2!").to_hex().to_string();
+    let object = env.path(&format!(".mvc/cache/blake3/{}/{}", &oid[..2], &oid[2..]));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&object, "bit rot").unwrap();
+
+    let run = env.mvc(&["fsck"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    insta::assert_snapshot!(run.stdout, @"corrupt: 54615a141eccb2ac8a13f65104d978b9aa8d22d44aa00e66562def18ca1bd94a in cache  (needed by `model.bin`)");
+    let run = env.mvc(&["fsck", "--repair"]).ok();
+    insta::assert_snapshot!(run.stderr, @"checked 9 cache objects; 1 problem, 1 repaired");
+    assert_eq!(std::fs::read(&object).unwrap(), b"weights v2!");
+    assert!(env.path(&format!(".mvc/quarantine/{oid}")).exists());
+    let run = env.mvc(&["fsck", "--remote"]).ok();
+    insta::assert_snapshot!(run.stderr, @"checked 9 cache objects and 4 on the remote; 0 problems");
+}

@@ -7,6 +7,8 @@ mod completions;
 mod config;
 mod diff;
 mod fetch;
+mod fsck;
+mod gc;
 mod get;
 mod init;
 mod log;
@@ -45,6 +47,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     Log(log::LogArgs),
     Ls(ls::LsArgs),
+    Gc(gc::GcArgs),
+    Fsck(fsck::FsckArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -65,6 +69,8 @@ impl Command {
             Command::Diff(a) => a.json,
             Command::Log(a) => a.json,
             Command::Ls(a) => a.json,
+            Command::Gc(a) => a.json,
+            Command::Fsck(a) => a.json,
             _ => false,
         }
     }
@@ -90,6 +96,8 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::run(args, cwd, ui),
         Command::Log(args) => log::run(args, cwd, ui),
         Command::Ls(args) => ls::run(args, cwd, ui),
+        Command::Gc(args) => gc::run(args, cwd, ui),
+        Command::Fsck(args) => fsck::run(args, cwd, ui),
         Command::Completions(args) => completions::run(args, ui),
     }
 }

@@ -1,0 +1,107 @@
+//! `mvc gc`.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use mvc::ops::gc::{GcOptions, gc};
+use mvc::repo::Repo;
+use mvc::revs::RevSelection;
+
+use super::{count, human_size};
+use crate::cli::Ui;
+
+/// Delete cache objects (and, with --remote, remote objects) that no version in scope uses
+#[derive(clap::Args)]
+pub struct GcArgs {
+    /// Keep what the workspace's pointers use (always kept; alone, keeps nothing else)
+    #[arg(short, long)]
+    workspace: bool,
+    /// Keep what every local branch head uses
+    #[arg(long)]
+    all_branches: bool,
+    /// Keep what every tag uses
+    #[arg(long)]
+    all_tags: bool,
+    /// Keep what every commit reachable from a ref uses
+    #[arg(long)]
+    all_commits: bool,
+    /// Keep the last N versions of every artifact on the current branch
+    #[arg(long, value_name = "N")]
+    keep_last: Option<usize>,
+    /// Also delete unreferenced objects on a remote (`--remote` alone: the default remote)
+    #[arg(short = 'r', long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    remote: Option<String>,
+    /// Remote objects younger than this many days stay
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    grace_days: u64,
+    /// Print what would be deleted, delete nothing
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+    /// Also delete cache objects that no remote confirms having
+    #[arg(short, long)]
+    force: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let repo = Repo::open(cwd)?;
+    let opts = GcOptions {
+        workspace: args.workspace,
+        revs: RevSelection {
+            revs: Vec::new(),
+            all_branches: args.all_branches,
+            all_tags: args.all_tags,
+            all_commits: args.all_commits,
+        },
+        keep_last: args.keep_last,
+        remote: args.remote,
+        dry_run: args.dry_run,
+        force: args.force,
+        grace: Duration::from_secs(args.grace_days * 86_400),
+    };
+    let report = gc(&repo, &opts, &super::transfer_args::runtime()?, &ui.reporter())?;
+    let total = |v: &[(mvc::hash::Oid, u64)]| v.iter().map(|(_, s)| s).sum::<u64>();
+    if ui.json() {
+        let list = |v: &[(mvc::hash::Oid, u64)]| {
+            v.iter().map(|(o, s)| serde_json::json!({"oid": o.to_hex(), "size": s})).collect::<Vec<_>>()
+        };
+        ui.out_json(&serde_json::json!({
+            "dry_run": args.dry_run, "local": list(&report.local), "local_bytes": total(&report.local),
+            "kept_unconfirmed": list(&report.kept_unconfirmed),
+            "remote": report.remote_name, "remote_objects": list(&report.remote), "remote_bytes": total(&report.remote),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let verb = if args.dry_run { "would delete" } else { "deleted" };
+    if args.dry_run {
+        for (oid, size) in &report.local {
+            ui.out(format!("cache   {}  {}", oid.to_hex(), human_size(*size)))?;
+        }
+        for (oid, size) in &report.remote {
+            ui.out(format!("remote  {}  {}", oid.to_hex(), human_size(*size)))?;
+        }
+    }
+    ui.status(format!(
+        "{verb} {} ({}) from the cache",
+        count(report.local.len() as u64, "object"),
+        human_size(total(&report.local))
+    ));
+    if let Some(name) = &report.remote_name {
+        ui.status(format!(
+            "{verb} {} ({}) from `{name}`",
+            count(report.remote.len() as u64, "object"),
+            human_size(total(&report.remote))
+        ));
+    }
+    if !report.kept_unconfirmed.is_empty() {
+        ui.warn(&format!(
+            "kept {} ({}) that no remote confirms having; push them, or use `--force` to delete them anyway",
+            count(report.kept_unconfirmed.len() as u64, "unreferenced object"),
+            human_size(total(&report.kept_unconfirmed))
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}

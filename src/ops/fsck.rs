@@ -1,0 +1,173 @@
+//! `mvc fsck`: re-hash every cache object (and, with a remote, stream and re-hash the
+//! objects the workspace needs from it), report each corrupt or missing object with the
+//! artifacts that need it, and with `--repair` quarantine corrupt cache objects and fetch
+//! good copies.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
+use rayon::prelude::*;
+
+use crate::hash::Oid;
+use crate::ops::history::{Side, pointers};
+use crate::pointer::Kind;
+use crate::progress::Reporter;
+use crate::remote::{Remote, backend, transfer};
+use crate::repo::Repo;
+
+/// What to check.
+pub struct FsckOptions {
+    /// Also verify a remote (`Some("")`: the default remote).
+    pub remote: Option<String>,
+    /// Quarantine corrupt cache objects and fetch them again from the default remote.
+    pub repair: bool,
+}
+
+/// What is wrong with an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Its content does not hash to its name.
+    Corrupt,
+    /// A pointer needs it and it is not there.
+    Missing,
+}
+
+/// One bad object.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// `cache` or the remote's name.
+    pub place: String,
+    /// The object.
+    pub oid: Oid,
+    /// What is wrong.
+    pub problem: Problem,
+    /// Artifacts (workspace pointers) that need it.
+    pub needed_by: Vec<String>,
+    /// With `--repair`: whether a good copy is now in the cache.
+    pub repaired: bool,
+}
+
+/// What `fsck` found.
+pub struct FsckReport {
+    /// Objects checked in the cache.
+    pub cache_checked: usize,
+    /// Objects checked on the remote.
+    pub remote_checked: usize,
+    /// Every problem found.
+    pub findings: Vec<Finding>,
+}
+
+/// Runs `mvc fsck`.
+pub fn fsck(
+    repo: &Repo,
+    opts: &FsckOptions,
+    rt: &tokio::runtime::Runtime,
+    reporter: &dyn Reporter,
+) -> Result<FsckReport> {
+    let _lock = repo.lock("fsck")?;
+    let cache = repo.cache();
+    let objects = cache.objects()?;
+    let total: u64 = objects.iter().map(|(_, s)| s).sum();
+    reporter.start("verifying", objects.len() as u64, total);
+    let corrupt: Vec<Oid> = objects
+        .par_iter()
+        .filter_map(|(oid, size)| {
+            let ok = crate::hash::hash_immutable_file(&cache.object_path(oid)).is_ok_and(|h| h.oid == *oid);
+            reporter.advance(1, *size);
+            (!ok).then_some(*oid)
+        })
+        .collect();
+    reporter.finish();
+    let needs = needed_by(repo)?;
+    let who = |oid: &Oid| needs.get(oid).cloned().unwrap_or_default();
+    let mut findings: Vec<Finding> = corrupt
+        .iter()
+        .map(|oid| Finding {
+            place: "cache".into(),
+            oid: *oid,
+            problem: Problem::Corrupt,
+            needed_by: who(oid),
+            repaired: false,
+        })
+        .collect();
+
+    let mut remote_checked = 0;
+    if let Some(name) = &opts.remote {
+        let name = Some(name.as_str()).filter(|n| !n.is_empty());
+        let remote = backend::open(repo, &backend::choose(repo, name)?, None)?;
+        let oids: Vec<Oid> = needs.keys().copied().collect();
+        remote_checked = oids.len();
+        for (oid, problem) in rt.block_on(verify_remote(&remote, &oids))? {
+            findings.push(Finding { place: remote.name.clone(), oid, problem, needed_by: who(&oid), repaired: false });
+        }
+    }
+
+    if opts.repair && !corrupt.is_empty() {
+        let quarantine = repo.mvc_dir().join("quarantine");
+        std::fs::create_dir_all(&quarantine).with_context(|| format!("creating `{}`", quarantine.display()))?;
+        for oid in &corrupt {
+            let to = quarantine.join(oid.to_hex());
+            std::fs::rename(cache.object_path(oid), &to).with_context(|| format!("moving {oid} to quarantine"))?;
+        }
+        let remote = backend::open(repo, &backend::choose(repo, None)?, None)?;
+        let wanted: Vec<transfer::Object> = corrupt.iter().map(|o| transfer::Object { oid: *o, size: None }).collect();
+        // Each object is fetched on its own so one that the remote lacks does not stop the rest.
+        for object in wanted {
+            let _ = rt.block_on(transfer::fetch(&remote, &cache, std::slice::from_ref(&object), reporter));
+        }
+        for f in findings.iter_mut().filter(|f| f.place == "cache") {
+            f.repaired = cache.contains(&f.oid);
+        }
+    }
+    Ok(FsckReport { cache_checked: objects.len(), remote_checked, findings })
+}
+
+/// Every object the workspace's pointers need (manifests in the cache expanded), with the
+/// artifacts that need it. Objects missing from the cache are not findings: a clone that has
+/// not pulled lacks them by design (`mvc status` reports that).
+fn needed_by(repo: &Repo) -> Result<BTreeMap<Oid, Vec<String>>> {
+    let cache = repo.cache();
+    let mut out: BTreeMap<Oid, Vec<String>> = BTreeMap::new();
+    for (rel, pointer) in pointers(repo, &Side::Workspace)? {
+        out.entry(pointer.oid).or_default().push(rel.clone());
+        if pointer.kind == Kind::Dir && cache.contains(&pointer.oid) {
+            let bytes = cache.read_small(&pointer.oid, crate::ops::MAX_MANIFEST_BYTES)?;
+            // A corrupt manifest is reported as a corrupt object; its files are not known.
+            if let Ok(manifest) = crate::manifest::Manifest::parse(&bytes) {
+                for e in manifest.entries {
+                    out.entry(e.oid).or_default().push(rel.clone());
+                }
+            }
+        }
+    }
+    for artifacts in out.values_mut() {
+        artifacts.dedup();
+    }
+    Ok(out)
+}
+
+/// Streams each object from the remote through BLAKE3 (nothing is stored).
+async fn verify_remote(remote: &Remote, oids: &[Oid]) -> Result<Vec<(Oid, Problem)>> {
+    remote.check_layout(false).await?;
+    let results: Vec<Option<(Oid, Problem)>> = futures::stream::iter(oids.iter().copied())
+        .map(|oid| async move {
+            let stream = match remote.store().get(&remote.key(&oid)).await {
+                Ok(r) => r.into_stream(),
+                Err(object_store::Error::NotFound { .. }) => return Ok(Some((oid, Problem::Missing))),
+                Err(e) => return Err(remote.error(&format!("reading object {}", oid.short()), e)),
+            };
+            let mut hasher = blake3::Hasher::new();
+            let mut stream = stream;
+            while let Some(chunk) = stream.try_next().await.map_err(|e| remote.error("reading an object", e))? {
+                tokio::task::block_in_place(|| hasher.update(&chunk));
+            }
+            let found = Oid::from_bytes(*hasher.finalize().as_bytes());
+            anyhow::Ok((found != oid).then_some((oid, Problem::Corrupt)))
+        })
+        .buffer_unordered(remote.jobs)
+        .try_collect()
+        .await?;
+    Ok(results.into_iter().flatten().collect())
+}

@@ -1,0 +1,189 @@
+//! `mvc gc`: delete cache (and optionally remote) objects that no pointer in an explicit
+//! scope references. Never deletes the only copy: objects of the workspace's pointers always
+//! stay, and a cache object is deleted only when the default remote has it, unless forced.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Result, bail};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::hash::Oid;
+use crate::ops::history::{Side, pointers};
+use crate::pointer::{Kind, Pointer};
+use crate::progress::Reporter;
+use crate::remote::{backend, transfer};
+use crate::repo::Repo;
+use crate::revs::{self, RevSelection};
+
+/// Which versions to keep, and where to collect.
+pub struct GcOptions {
+    /// Keep what the workspace's pointers reference (always on; the flag alone is a scope).
+    pub workspace: bool,
+    /// Keep what these revisions reference (`--all-branches`, `--all-tags`, `--all-commits`).
+    pub revs: RevSelection,
+    /// Keep the last N versions of every artifact on the current branch.
+    pub keep_last: Option<usize>,
+    /// Also collect on this remote (`Some("")`: the default remote).
+    pub remote: Option<String>,
+    /// Only report what would be deleted.
+    pub dry_run: bool,
+    /// Delete cache objects even when no remote confirms a copy.
+    pub force: bool,
+    /// Remote objects younger than this stay (a push in progress may not have committed yet).
+    pub grace: Duration,
+}
+
+/// What `gc` deleted (or would delete).
+#[derive(Debug, Default)]
+pub struct GcReport {
+    /// Cache objects deleted, with sizes.
+    pub local: Vec<(Oid, u64)>,
+    /// Unreferenced cache objects kept because no remote confirms a copy.
+    pub kept_unconfirmed: Vec<(Oid, u64)>,
+    /// Remote objects deleted, with sizes.
+    pub remote: Vec<(Oid, u64)>,
+    /// The remote collected, if any.
+    pub remote_name: Option<String>,
+}
+
+/// Runs `mvc gc`.
+pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter: &dyn Reporter) -> Result<GcReport> {
+    if !opts.workspace && opts.revs.is_empty() && opts.keep_last.is_none() {
+        bail!(crate::error::hinted(
+            "gc needs a scope: what to keep",
+            "use --workspace, --all-branches, --all-tags, --all-commits or --keep-last N (combinable)",
+        ));
+    }
+    let _lock = repo.lock("gc")?;
+    let kept_pointers = referenced_pointers(repo, opts)?;
+    let cache = repo.cache();
+    let default_remote = backend::choose(repo, None).ok().map(|rc| backend::open(repo, &rc, None)).transpose()?;
+    let collect_remote = match &opts.remote {
+        None => None,
+        Some(name) => {
+            let name = Some(name.as_str()).filter(|n| !n.is_empty());
+            Some(backend::open(repo, &backend::choose(repo, name)?, None)?)
+        }
+    };
+
+    // Directory manifests name the files to keep: every one must be readable, from the cache
+    // or a remote, or nothing is deleted.
+    let manifests: Vec<Oid> =
+        kept_pointers.iter().filter(|p| p.kind == Kind::Dir && !cache.contains(&p.oid)).map(|p| p.oid).collect();
+    if !manifests.is_empty() {
+        let source = collect_remote.as_ref().or(default_remote.as_ref()).ok_or_else(|| {
+            crate::error::hinted(
+                format!("{} directory manifests to keep are not in the cache and no remote is set", manifests.len()),
+                "fetch them first with `mvc fetch` and the same revisions",
+            )
+        })?;
+        rt.block_on(transfer::fetch_manifests(source, &cache, &manifests, reporter))?;
+    }
+    let mut keep: HashSet<Oid> = HashSet::new();
+    for p in &kept_pointers {
+        keep.insert(p.oid);
+        if p.kind == Kind::Dir {
+            let manifest = crate::ops::load_manifest(repo, p, &p.path)?;
+            keep.extend(manifest.entries.iter().map(|e| e.oid));
+        }
+    }
+
+    let mut report = GcReport::default();
+    let unreferenced: Vec<(Oid, u64)> = cache.objects()?.into_iter().filter(|(o, _)| !keep.contains(o)).collect();
+    let confirmed: HashSet<Oid> = match (&default_remote, opts.force) {
+        (_, true) => unreferenced.iter().map(|(o, _)| *o).collect(),
+        (Some(remote), false) => {
+            let oids: Vec<Oid> = unreferenced.iter().map(|(o, _)| *o).collect();
+            rt.block_on(transfer::present_on_remote(remote, &repo.stat_index(), &oids))?.0
+        }
+        (None, false) => HashSet::new(),
+    };
+    for (oid, size) in unreferenced {
+        if confirmed.contains(&oid) {
+            if !opts.dry_run {
+                cache.remove(&oid)?;
+            }
+            report.local.push((oid, size));
+        } else {
+            report.kept_unconfirmed.push((oid, size));
+        }
+    }
+
+    if let Some(remote) = collect_remote {
+        report.remote = rt.block_on(collect_on_remote(&remote, &keep, opts))?;
+        if !opts.dry_run && !report.remote.is_empty() {
+            repo.stat_index().forget_remote(&remote.id);
+        }
+        report.remote_name = Some(remote.name);
+    }
+    Ok(report)
+}
+
+/// The pointers whose objects stay: the workspace's, the selected revisions', and the last N
+/// versions of each artifact on the current branch.
+fn referenced_pointers(repo: &Repo, opts: &GcOptions) -> Result<Vec<Pointer>> {
+    // Keyed by oid: the same version reached from many commits counts once.
+    let mut out: BTreeMap<Oid, Pointer> = BTreeMap::new();
+    for p in pointers(repo, &Side::Workspace)?.into_values() {
+        out.insert(p.oid, p);
+    }
+    let mut visited = HashSet::new();
+    for commit in revs::commits(&repo.git, &opts.revs)? {
+        for p in revs::pointers_in_commit(&repo.git, commit, &|_| true, &mut visited)?.into_values() {
+            out.insert(p.oid, p);
+        }
+    }
+    if let Some(n) = opts.keep_last {
+        let mut seen: BTreeMap<String, Vec<Oid>> = BTreeMap::new();
+        let mut walk = repo.git.revwalk()?;
+        walk.simplify_first_parent()?;
+        if walk.push_head().is_ok() {
+            for id in walk {
+                for (rel, p) in revs::artifacts_at(&repo.git, id?)? {
+                    let versions = seen.entry(rel).or_default();
+                    if versions.len() < n && !versions.contains(&p.oid) {
+                        versions.push(p.oid);
+                        out.insert(p.oid, p);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+/// Deletes unreferenced objects older than the grace period on `remote`, in parallel.
+async fn collect_on_remote(
+    remote: &crate::remote::Remote,
+    keep: &HashSet<Oid>,
+    opts: &GcOptions,
+) -> Result<Vec<(Oid, u64)>> {
+    remote.check_layout(false).await?;
+    let prefix = remote.objects_prefix();
+    let listed: Vec<object_store::ObjectMeta> =
+        remote.store().list(Some(&prefix)).try_collect().await.map_err(|e| remote.error("listing objects", e))?;
+    let cutoff = SystemTime::now() - opts.grace;
+    let mut doomed = Vec::new();
+    for meta in listed {
+        let parts: Vec<String> = meta.location.parts().map(|p| p.as_ref().to_string()).collect();
+        let [.., two, rest] = parts.as_slice() else { continue };
+        let Ok(oid) = format!("{two}{rest}").parse::<Oid>() else { continue };
+        if keep.contains(&oid) || SystemTime::from(meta.last_modified) > cutoff {
+            continue;
+        }
+        doomed.push((oid, meta.size, meta.location));
+    }
+    if !opts.dry_run {
+        let locations: Vec<object_store::Result<object_store::path::Path>> =
+            doomed.iter().map(|(_, _, l)| Ok(l.clone())).collect();
+        let locations = futures::stream::iter(locations).boxed();
+        remote
+            .store()
+            .delete_stream(locations)
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(|e| remote.error("deleting unreferenced objects", e))?;
+    }
+    Ok(doomed.into_iter().map(|(o, s, _)| (o, s)).collect())
+}
