@@ -97,7 +97,7 @@ pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         ));
     }
     if !report.kept_unconfirmed.is_empty() {
-        ui.warn(&format!(
+        ui.warn(format!(
             "kept {} ({}) that no remote confirms having; push them, or use `--force` to delete them anyway",
             count(report.kept_unconfirmed.len() as u64, "unreferenced object"),
             human_size(total(&report.kept_unconfirmed))
