@@ -129,17 +129,23 @@ fn parse_git_date(raw: &str) -> Option<git2::Time> {
     Some(git2::Time::new(days * 86_400 + hh * 3600 + mm * 60 + ss, 0))
 }
 
+/// Where git looks for hooks: `core.hooksPath` (relative to the work tree), else the common
+/// git dir's `hooks/` (shared by every worktree).
+pub fn hooks_dir(git: &git2::Repository) -> std::path::PathBuf {
+    match git.config().ok().and_then(|c| c.get_path("core.hooksPath").ok()) {
+        Some(p) if p.is_absolute() => p,
+        Some(p) => git.workdir().map(|w| w.join(&p)).unwrap_or(p),
+        None => git.commondir().join("hooks"),
+    }
+}
+
 /// The user's commits run hooks or are signed: only the `git` executable honours both.
 fn needs_git_executable(git: &git2::Repository) -> bool {
     let config = git.config().ok();
     if config.as_ref().and_then(|c| c.get_bool("commit.gpgSign").ok()).unwrap_or(false) {
         return true;
     }
-    let hooks_dir = match config.as_ref().and_then(|c| c.get_path("core.hooksPath").ok()) {
-        Some(p) if p.is_absolute() => p,
-        Some(p) => git.workdir().map(|w| w.join(&p)).unwrap_or(p),
-        None => git.commondir().join("hooks"),
-    };
+    let hooks_dir = hooks_dir(git);
     ["pre-commit", "prepare-commit-msg", "commit-msg", "post-commit"].iter().any(|hook| {
         use std::os::unix::fs::PermissionsExt;
         fs::metadata(hooks_dir.join(hook)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

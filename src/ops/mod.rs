@@ -11,6 +11,8 @@ pub mod gc;
 pub mod get;
 pub mod history;
 pub mod init;
+pub mod install;
+pub mod merge;
 pub mod push;
 pub mod remote;
 pub mod remote_status;

@@ -45,6 +45,13 @@ impl Run {
     }
 }
 
+/// PATH with the built `mvc` first, so git hooks installed by `mvc install` find it.
+fn path_with_mvc() -> std::ffi::OsString {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_mvc")).parent().expect("binary has a directory").to_path_buf();
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&rest))).expect("valid PATH")
+}
+
 impl TestEnv {
     /// A fresh repository with `git init` and `mvc init` done.
     pub fn new() -> TestEnv {
@@ -88,7 +95,7 @@ impl TestEnv {
         cmd.args(args)
             .current_dir(cwd)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PATH", path_with_mvc())
             .env("HOME", &self.home)
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
             .env("NO_COLOR", "1")
@@ -118,6 +125,12 @@ impl TestEnv {
         let mut cmd = self.command(Path::new(env!("CARGO_BIN_EXE_mvc")), args, cwd);
         cmd.envs(vars.iter().copied());
         let out = cmd.output().expect("run mvc");
+        self.finish(out)
+    }
+
+    /// Runs `git ARGS` at the root and returns the result, success or not.
+    pub fn git_run(&self, args: &[&str]) -> Run {
+        let out = self.command(Path::new("git"), args, &self.root).output().expect("run git");
         self.finish(out)
     }
 

@@ -6,4 +6,5 @@ mod s3_server;
 mod add;
 mod get;
 mod history;
+mod hooks;
 mod push_pull;

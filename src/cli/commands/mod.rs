@@ -11,6 +11,7 @@ mod fsck;
 mod gc;
 mod get;
 mod init;
+mod install;
 mod log;
 mod ls;
 mod r#move;
@@ -49,6 +50,9 @@ pub enum Command {
     Ls(ls::LsArgs),
     Gc(gc::GcArgs),
     Fsck(fsck::FsckArgs),
+    Install(install::InstallArgs),
+    #[command(hide = true)]
+    MergeDriver(install::MergeDriverArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -98,6 +102,8 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Ls(args) => ls::run(args, cwd, ui),
         Command::Gc(args) => gc::run(args, cwd, ui),
         Command::Fsck(args) => fsck::run(args, cwd, ui),
+        Command::Install(args) => install::run(args, cwd, ui),
+        Command::MergeDriver(args) => install::run_merge_driver(args, cwd, ui),
         Command::Completions(args) => completions::run(args, ui),
     }
 }
