@@ -98,3 +98,12 @@ fn hint_for(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -12,9 +12,8 @@ use crate::cli::Ui;
 /// Re-hash cache objects (and a remote's) and report corrupt or missing ones
 #[derive(clap::Args)]
 pub struct FsckArgs {
-    /// Also verify the objects the workspace needs on a remote (`--remote` alone: the default)
-    #[arg(short = 'r', long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
-    remote: Option<String>,
+    #[command(flatten)]
+    remote: super::transfer_args::RemoteChoice,
     /// Move corrupt cache objects to `.mvc/quarantine/` and fetch good copies from the remote
     #[arg(long)]
     repair: bool,
@@ -25,7 +24,7 @@ pub struct FsckArgs {
 
 pub fn run(args: FsckArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
-    let opts = FsckOptions { remote: args.remote, repair: args.repair };
+    let opts = FsckOptions { remote: args.remote.selected(), repair: args.repair };
     let report = fsck(&repo, &opts, &super::transfer_args::runtime()?, &ui.reporter())?;
     let unresolved = report.findings.iter().filter(|f| !f.repaired).count();
     if ui.json() {

@@ -29,9 +29,8 @@ pub struct GcArgs {
     /// Keep the last N versions of every artifact on the current branch
     #[arg(long, value_name = "N")]
     keep_last: Option<usize>,
-    /// Also delete unreferenced objects on a remote (`--remote` alone: the default remote)
-    #[arg(short = 'r', long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
-    remote: Option<String>,
+    #[command(flatten)]
+    remote: super::transfer_args::RemoteChoice,
     /// Remote objects younger than this many days stay
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     grace_days: u64,
@@ -57,7 +56,7 @@ pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             all_commits: args.all_commits,
         },
         keep_last: args.keep_last,
-        remote: args.remote,
+        remote: args.remote.selected(),
         dry_run: args.dry_run,
         force: args.force,
         grace: Duration::from_secs(args.grace_days * 86_400),

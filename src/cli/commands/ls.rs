@@ -18,9 +18,8 @@ pub struct LsArgs {
     /// Only artifacts at or under these paths
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Also say whether each artifact is on the remote (`--remote` alone: the default remote)
-    #[arg(short = 'r', long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
-    remote: Option<String>,
+    #[command(flatten)]
+    remote: super::transfer_args::RemoteChoice,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -30,7 +29,7 @@ pub fn run(args: LsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
     let side = args.rev.map(Side::Rev).unwrap_or(Side::Workspace);
     let listed = ls(&repo, &side, &filters(&repo, cwd, &args.paths)?)?;
-    let on_remote = match &args.remote {
+    let on_remote = match &args.remote.selected() {
         None => None,
         Some(name) => {
             let name = Some(name.clone()).filter(|n| !n.is_empty());

@@ -21,12 +21,10 @@ pub struct StatusArgs {
     /// Exit 1 when anything differs (`--check=modified`: only when an artifact was modified)
     #[arg(long, value_name = "WHAT", num_args = 0..=1, require_equals = true, default_missing_value = "any")]
     check: Option<Check>,
-    /// Compare with a remote instead of the workspace: what is not pushed, what is not pulled
-    /// (`--remote` alone: the default remote)
-    #[arg(short = 'r', long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
-    remote: Option<String>,
+    #[command(flatten)]
+    remote: super::transfer_args::RemoteChoice,
     /// Concurrent existence checks against the remote
-    #[arg(short, long, value_name = "N", requires = "remote")]
+    #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
     /// Print the result as JSON
     #[arg(long)]
@@ -76,7 +74,7 @@ fn workspace_name(w: Workspace) -> &'static str {
 
 pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
-    if let Some(remote) = args.remote {
+    if let Some(remote) = args.remote.selected() {
         let remote = Some(remote).filter(|r| !r.is_empty());
         let opts = RemoteStatusOptions { targets: args.targets, cwd: cwd.to_path_buf(), remote, jobs: args.jobs };
         return run_remote(&repo, &opts, args.check.is_some(), ui);

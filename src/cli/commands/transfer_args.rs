@@ -55,3 +55,26 @@ impl RevArgs {
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
+
+/// `--remote` (the default remote; a plain switch that never takes the next argument) or
+/// `-r NAME`.
+#[derive(clap::Args)]
+pub struct RemoteChoice {
+    /// Use the default remote
+    #[arg(long = "remote")]
+    default_remote: bool,
+    /// Use this remote
+    #[arg(short = 'r', value_name = "NAME", conflicts_with = "default_remote")]
+    named: Option<String>,
+}
+
+impl RemoteChoice {
+    /// None when no remote was asked for; `Some("")` for the default remote.
+    pub fn selected(&self) -> Option<String> {
+        match (&self.named, self.default_remote) {
+            (Some(name), _) => Some(name.clone()),
+            (None, true) => Some(String::new()),
+            (None, false) => None,
+        }
+    }
+}
