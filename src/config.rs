@@ -35,7 +35,8 @@ impl Layer {
 }
 
 /// Keys that mvc knows, with a short description, for validation and `config list`.
-pub const KNOWN_KEYS: &[&str] = &["core.remote", "core.link", "core.jobs", "cache.dir"];
+pub const KNOWN_KEYS: &[&str] =
+    &["core.remote", "core.link", "core.jobs", "cache.dir", "registry.stages", "registry.required_meta"];
 
 /// The merged configuration of a repository.
 #[derive(Debug, Clone)]

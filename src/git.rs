@@ -81,7 +81,7 @@ pub fn commit_paths(git: &git2::Repository, rels: &[String], message: &str) -> R
 
 /// The identity `git commit` would use: `GIT_{role}_NAME`/`_EMAIL` (as CI jobs set them)
 /// over `user.name`/`user.email`.
-fn signature(git: &git2::Repository, role: &str) -> Result<git2::Signature<'static>> {
+pub fn signature(git: &git2::Repository, role: &str) -> Result<git2::Signature<'static>> {
     let config = git.config().ok();
     let value = |var: &str, key: &str| {
         std::env::var(format!("GIT_{role}_{var}"))

@@ -71,8 +71,15 @@ pub fn commits(git: &git2::Repository, sel: &RevSelection) -> Result<Vec<git2::O
     Ok(out)
 }
 
-/// The commit `rev` names (anything `git rev-parse` understands).
+/// The commit `rev` names: anything `git rev-parse` understands, or a registry reference.
 pub fn resolve(git: &git2::Repository, rev: &str) -> Result<git2::Oid> {
+    // A registry reference (`churn@v1.2.0`, `churn@latest`, `churn#production`) names the
+    // commit its version was registered on.
+    if git.revparse_single(rev).is_err()
+        && let Some(r) = crate::registry::RegistryRef::parse(rev, false)
+    {
+        return Ok(crate::registry::resolve_ref(git, &r)?.record.commit);
+    }
     let object = git.revparse_single(rev).map_err(|_| {
         crate::error::hinted(
             format!("unknown revision `{}`", crate::text::sanitize(rev)),

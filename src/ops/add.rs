@@ -26,6 +26,8 @@ pub struct AddOptions {
     pub cwd: PathBuf,
     /// Commit the pointers and `.gitignore`s with this message.
     pub message: Option<String>,
+    /// Metadata to record in the pointers.
+    pub meta: crate::meta::MetaInput,
 }
 
 /// How an artifact's pointer changed.
@@ -74,7 +76,7 @@ pub fn add(repo: &Repo, opts: &AddOptions, reporter: &dyn Reporter) -> Result<Ad
     let mut artifacts = Vec::new();
     let mut to_stage = Vec::new();
     for rel in &rels {
-        let stored = store_artifact(repo, &index, rel, reporter)?;
+        let stored = store_artifact(repo, &index, rel, &opts.meta, &opts.cwd, reporter)?;
         to_stage.push(format!("{rel}{}", crate::pointer::SUFFIX));
         // Only a `.gitignore` we changed is staged, so the user's own edits to it stay theirs.
         if let Some(gitignore) = crate::git::ignore_artifact(&repo.root, rel)?
@@ -140,14 +142,24 @@ fn check_addable(repo: &Repo, cwd: &Path, path: &Path) -> Result<String> {
 }
 
 /// Hashes the artifact at `rel` into the cache, publishes its objects durably, and writes its
-/// pointer (keeping existing `meta`). Shared by `add` and `commit`.
-pub(crate) fn store_artifact(repo: &Repo, index: &StatIndex, rel: &str, reporter: &dyn Reporter) -> Result<Stored> {
+/// pointer (existing `meta` updated with `meta_input`). Shared by `add` and `commit`.
+pub(crate) fn store_artifact(
+    repo: &Repo,
+    index: &StatIndex,
+    rel: &str,
+    meta_input: &crate::meta::MetaInput,
+    cwd: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Stored> {
     let cache = repo.cache();
     let abs = repo.abs(rel);
     let artifact = Artifact::from_rel(rel);
     let pointer_abs = repo.abs(&artifact.pointer_rel);
     let previous = if pointer_abs.exists() { Some(Pointer::load(&pointer_abs)?) } else { None };
     let name = crate::git::split_parent(rel).1.to_string();
+    let previous_meta = previous.as_ref().map(|p| p.meta.clone()).unwrap_or_else(Map::new);
+    // Metadata first: a bad dep or metrics file fails before any hashing.
+    let new_meta = crate::meta::apply(repo, cwd, rel, &previous_meta, meta_input)?;
     let meta = fs::symlink_metadata(&abs).with_context(|| format!("`{rel}` does not exist"))?;
     let (kind, found) = if meta.is_dir() {
         (Kind::Dir, workspace::walk_dir(&abs, repo.cache().root())?)
@@ -179,17 +191,10 @@ pub(crate) fn store_artifact(repo: &Repo, index: &StatIndex, rel: &str, reporter
     // Objects are durable before any pointer names them, so a crash never leaves a pointer to
     // data that is not in the cache.
     cache.publish(batch)?;
-    let pointer = Pointer {
-        kind,
-        path: name,
-        oid,
-        size,
-        nfiles,
-        meta: previous.as_ref().map(|p| p.meta.clone()).unwrap_or_else(Map::new),
-    };
+    let pointer = Pointer { kind, path: name, oid, size, nfiles, meta: new_meta };
     let change = match &previous {
         None => Change::New,
-        Some(p) if p.oid == pointer.oid && p.kind == pointer.kind => Change::Unchanged,
+        Some(p) if p.oid == pointer.oid && p.kind == pointer.kind && p.meta == pointer.meta => Change::Unchanged,
         Some(_) => Change::Updated,
     };
     write_pointer(repo, &artifact, &pointer)?;

@@ -19,6 +19,8 @@ pub struct CommitOptions {
     pub cwd: PathBuf,
     /// Commit the changed pointers with this message.
     pub message: Option<String>,
+    /// Metadata to record (an unchanged artifact's pointer is rewritten when this is given).
+    pub meta: crate::meta::MetaInput,
 }
 
 /// What `commit` did.
@@ -41,12 +43,17 @@ pub fn commit(repo: &Repo, opts: &CommitOptions, reporter: &dyn Reporter) -> Res
     for artifact in select(repo, &opts.cwd, &opts.targets)? {
         let pointer = artifact.load_pointer(repo)?;
         let (status, _) = artifact_status(repo, &index, &artifact, &pointer, reporter)?;
+        let has_sources = pointer.meta.contains_key("sources");
         match status.workspace {
-            Workspace::Unchanged => {}
+            Workspace::Unchanged if opts.meta.is_empty() && !has_sources => {}
             Workspace::Missing => missing.push(artifact.rel.clone()),
-            Workspace::Modified => {
-                updated.push(store_artifact(repo, &index, &artifact.rel, reporter)?);
-                to_stage.push(artifact.pointer_rel.clone());
+            Workspace::Unchanged | Workspace::Modified => {
+                let stored = store_artifact(repo, &index, &artifact.rel, &opts.meta, &opts.cwd, reporter)?;
+                // Re-reading unchanged metrics sources rewrites nothing: not an update.
+                if stored.change != crate::ops::add::Change::Unchanged {
+                    updated.push(stored);
+                    to_stage.push(artifact.pointer_rel.clone());
+                }
             }
         }
     }

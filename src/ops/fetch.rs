@@ -73,6 +73,36 @@ pub fn pull(
     Ok(FetchReport { remote, stats, checkout })
 }
 
+/// `mvc pull REF`: puts a registered version's pointer and content in the workspace (like
+/// `checkout --rev`), fetching what the cache lacks.
+pub fn pull_version(
+    repo: &Repo,
+    reference: &crate::registry::RegistryRef,
+    opts: &FetchOptions,
+    rt: &tokio::runtime::Runtime,
+    reporter: &dyn Reporter,
+) -> Result<FetchReport> {
+    let (commit, path) = crate::ops::registry::locate(repo, reference)?;
+    let at = RevSelection { revs: vec![commit.to_string()], ..Default::default() };
+    let fetch_opts = FetchOptions {
+        targets: vec![repo.abs(&path)],
+        cwd: repo.root.clone(),
+        remote: opts.remote.clone(),
+        jobs: opts.jobs,
+        revs: at,
+        force: opts.force,
+    };
+    let report = fetch(repo, &fetch_opts, rt, reporter)?;
+    let restore = crate::ops::restore::RestoreOptions {
+        rev: commit.to_string(),
+        targets: vec![repo.abs(&path)],
+        cwd: repo.root.clone(),
+        force: opts.force,
+    };
+    let checkout = crate::ops::restore::restore(repo, &restore, reporter)?.artifacts;
+    Ok(FetchReport { checkout, ..report })
+}
+
 fn fetch_targets(
     repo: &Repo,
     opts: &FetchOptions,

@@ -14,6 +14,7 @@ use crate::error::hinted;
 use crate::ops::checkout::Outcome;
 use crate::ops::fetch::{FetchOptions, pull};
 use crate::progress::Reporter;
+use crate::registry::{self, RegistryRef};
 use crate::remote::transfer::TransferStats;
 use crate::repo::Repo;
 
@@ -51,28 +52,49 @@ pub struct GetReport {
 
 /// Runs `mvc get`.
 pub fn get(opts: &GetOptions, rt: &tokio::runtime::Runtime, reporter: &dyn Reporter) -> Result<GetReport> {
-    let path = clean_path(&opts.path)?;
-    let name = path.rsplit('/').next().expect("clean paths are not empty");
-    let out = match &opts.out {
-        Some(o) if o.is_absolute() => o.clone(),
-        Some(o) => opts.cwd.join(o),
-        None => opts.cwd.join(name),
+    let out_given = opts.out.as_ref().map(|o| if o.is_absolute() { o.clone() } else { opts.cwd.join(o) });
+    let parent = match &out_given {
+        Some(o) => o.parent().context("the output path has no parent directory")?.to_path_buf(),
+        None => opts.cwd.clone(),
     };
-    if out.symlink_metadata().is_ok() {
-        let shown = opts.out.clone().unwrap_or_else(|| PathBuf::from(name));
-        bail!(hinted(format!("`{}` already exists", shown.display()), "remove it, or choose another path with `-o`"));
-    }
-    let parent = out.parent().context("the output path has no parent directory")?;
-    std::fs::create_dir_all(parent).with_context(|| format!("creating `{}`", parent.display()))?;
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating `{}`", parent.display()))?;
+    // The clone lives beside the output so the final rename stays on one filesystem.
     let scratch = tempfile::Builder::new()
         .prefix(".mvc-get-")
-        .tempdir_in(parent)
+        .tempdir_in(&parent)
         .with_context(|| format!("creating a temporary directory in `{}`", parent.display()))?;
     let clone_dir = scratch.path().join("project");
     clone(&opts.repo_url, &clone_dir, &opts.cwd)?;
-
     let git = git2::Repository::open(&clone_dir).context("opening the cloned project")?;
-    let commit = resolve_rev(&git, opts.rev.as_deref(), &opts.repo_url)?;
+
+    // `churn@v1.2.0` or `churn#production` names a registered version of that project.
+    let registered = RegistryRef::parse(&opts.path, false)
+        .filter(|r| registry::read_records(&git).is_ok_and(|rs| rs.iter().any(|t| t.tag.artifact == r.name())));
+    let (commit, path) = match registered {
+        Some(r) => {
+            if opts.rev.is_some() {
+                bail!("`{}` already names a version; leave out `--rev`", crate::text::sanitize(&opts.path));
+            }
+            let resolved = registry::resolve_ref(&git, &r)?;
+            let commit = git.find_commit(resolved.record.commit)?;
+            let declared = match commit.tree()?.get_path(Path::new(registry::ARTIFACTS_FILE)) {
+                Ok(e) => registry::parse_declarations(&String::from_utf8_lossy(
+                    e.to_object(&git)?.peel_to_blob()?.content(),
+                ))?,
+                Err(_) => Default::default(),
+            };
+            let path = registry::artifact_path(&resolved, &declared)
+                .with_context(|| format!("`{}` names no path in that project", opts.path))?;
+            (commit, clean_path(&path)?)
+        }
+        None => (resolve_rev(&git, opts.rev.as_deref(), &opts.repo_url)?, clean_path(&opts.path)?),
+    };
+    let name = path.rsplit('/').next().expect("clean paths are not empty").to_string();
+    let out = out_given.unwrap_or_else(|| opts.cwd.join(&name));
+    if out.symlink_metadata().is_ok() {
+        let shown = opts.out.clone().unwrap_or_else(|| PathBuf::from(&name));
+        bail!(hinted(format!("`{}` already exists", shown.display()), "remove it, or choose another path with `-o`"));
+    }
     let tree = commit.tree().context("reading the commit's tree")?;
     if tree.get_path(Path::new(".mvc/config")).is_err() {
         bail!("`{}` at {} is not an mvc project (it has no `.mvc/config`)", opts.repo_url, short(&commit));

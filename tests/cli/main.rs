@@ -8,3 +8,4 @@ mod get;
 mod history;
 mod hooks;
 mod push_pull;
+mod registry;

@@ -19,6 +19,8 @@ pub struct AddArgs {
     /// Also commit the pointers and `.gitignore` changes (only those) with this message
     #[arg(short, long, value_name = "MSG")]
     message: Option<String>,
+    #[command(flatten)]
+    meta: super::meta_args::MetaArgs,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -38,7 +40,7 @@ struct JsonAdded {
 pub fn run(args: AddArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
     let reporter = ui.reporter();
-    let opts = AddOptions { paths: args.paths, cwd: cwd.to_path_buf(), message: args.message };
+    let opts = AddOptions { paths: args.paths, cwd: cwd.to_path_buf(), message: args.message, meta: args.meta.input() };
     let report = add(&repo, &opts, &reporter)?;
     if ui.json() {
         let items: Vec<JsonAdded> = report

@@ -18,6 +18,8 @@ pub struct CommitArgs {
     /// Also commit the updated pointers (only those) to git with this message
     #[arg(short, long, value_name = "MSG")]
     message: Option<String>,
+    #[command(flatten)]
+    meta: super::meta_args::MetaArgs,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -26,7 +28,8 @@ pub struct CommitArgs {
 pub fn run(args: CommitArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
     let reporter = ui.reporter();
-    let opts = CommitOptions { targets: args.targets, cwd: cwd.to_path_buf(), message: args.message };
+    let opts =
+        CommitOptions { targets: args.targets, cwd: cwd.to_path_buf(), message: args.message, meta: args.meta.input() };
     let report = commit(&repo, &opts, &reporter)?;
     if ui.json() {
         let updated: Vec<serde_json::Value> = report

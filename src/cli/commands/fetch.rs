@@ -4,7 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use mvc::ops::checkout::Outcome;
-use mvc::ops::fetch::{FetchOptions, FetchReport, fetch, pull};
+use mvc::ops::fetch::{FetchOptions, FetchReport, fetch, pull, pull_version};
+use mvc::ops::registry::as_registry_ref;
 use mvc::repo::Repo;
 
 use super::transfer_args::{TransferArgs, runtime};
@@ -49,8 +50,27 @@ pub fn run_fetch(args: FetchArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCod
 pub fn run_pull(args: PullArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
     let rt = runtime()?;
-    let report = pull(&repo, &options(args.args, cwd, args.force), &rt, &ui.reporter())?;
-    render(ui, &report, "pulled")
+    let mut opts = options(args.args, cwd, args.force);
+    // Registry references (`churn#production`) pull that version; the rest are paths.
+    let (refs, paths): (Vec<_>, Vec<_>) = std::mem::take(&mut opts.targets)
+        .into_iter()
+        .partition(|t| t.to_str().and_then(|s| as_registry_ref(&repo, cwd, s)).is_some());
+    let mut code = ExitCode::SUCCESS;
+    for r in &refs {
+        let reference = as_registry_ref(&repo, cwd, r.to_str().unwrap_or_default()).expect("partitioned above");
+        let report = pull_version(&repo, &reference, &opts, &rt, &ui.reporter())?;
+        if render(ui, &report, "pulled")? != ExitCode::SUCCESS {
+            code = ExitCode::from(1);
+        }
+    }
+    if refs.is_empty() || !paths.is_empty() {
+        opts.targets = paths;
+        let report = pull(&repo, &opts, &rt, &ui.reporter())?;
+        if render(ui, &report, "pulled")? != ExitCode::SUCCESS {
+            code = ExitCode::from(1);
+        }
+    }
+    Ok(code)
 }
 
 fn render(ui: &Ui, report: &FetchReport, verb: &str) -> anyhow::Result<ExitCode> {

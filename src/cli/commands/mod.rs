@@ -14,8 +14,11 @@ mod init;
 mod install;
 mod log;
 mod ls;
+mod meta_args;
+mod models;
 mod r#move;
 mod push;
+mod register;
 mod remote;
 mod remove;
 mod status;
@@ -51,6 +54,16 @@ pub enum Command {
     Gc(gc::GcArgs),
     Fsck(fsck::FsckArgs),
     Install(install::InstallArgs),
+    Register(register::RegisterArgs),
+    Promote(register::PromoteArgs),
+    Rollback(register::RollbackArgs),
+    Unassign(register::UnassignArgs),
+    Deprecate(register::DeprecateArgs),
+    Models(models::ModelsArgs),
+    Show(models::ShowArgs),
+    History(models::HistoryArgs),
+    Check(models::CheckArgs),
+    Lineage(models::LineageArgs),
     #[command(hide = true)]
     MergeDriver(install::MergeDriverArgs),
     Completions(completions::CompletionsArgs),
@@ -75,6 +88,16 @@ impl Command {
             Command::Ls(a) => a.json,
             Command::Gc(a) => a.json,
             Command::Fsck(a) => a.json,
+            Command::Register(a) => a.json,
+            Command::Promote(a) => a.tag.json,
+            Command::Rollback(a) => a.tag.json,
+            Command::Unassign(a) => a.tag.json,
+            Command::Deprecate(a) => a.tag.json,
+            Command::Models(a) => a.json,
+            Command::Show(a) => a.json,
+            Command::History(a) => a.json,
+            Command::Check(a) => a.json,
+            Command::Lineage(a) => a.json,
             _ => false,
         }
     }
@@ -103,6 +126,16 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Gc(args) => gc::run(args, cwd, ui),
         Command::Fsck(args) => fsck::run(args, cwd, ui),
         Command::Install(args) => install::run(args, cwd, ui),
+        Command::Register(args) => register::run_register(args, cwd, ui),
+        Command::Promote(args) => register::run_promote(args, cwd, ui),
+        Command::Rollback(args) => register::run_rollback(args, cwd, ui),
+        Command::Unassign(args) => register::run_unassign(args, cwd, ui),
+        Command::Deprecate(args) => register::run_deprecate(args, cwd, ui),
+        Command::Models(args) => models::run_models(args, cwd, ui),
+        Command::Show(args) => models::run_show(args, cwd, ui),
+        Command::History(args) => models::run_history(args, cwd, ui),
+        Command::Check(args) => models::run_check(args, cwd, ui),
+        Command::Lineage(args) => models::run_lineage(args, cwd, ui),
         Command::MergeDriver(args) => install::run_merge_driver(args, cwd, ui),
         Command::Completions(args) => completions::run(args, ui),
     }

@@ -1,0 +1,197 @@
+//! Artifact metadata captured on `add` and `commit` into the pointer's `meta` (it never
+//! changes the artifact's oid): description, labels, params and metrics (from files, which
+//! are recorded as `sources` and re-read on the next commit, or from `k=v` flags), deps on
+//! other tracked artifacts (path and oid: lineage), and the environment.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+
+use crate::config::{get_dotted, parse_cli_value, set_dotted};
+use crate::error::hinted;
+use crate::pointer::Pointer;
+use crate::repo::Repo;
+
+/// What the user asked to record.
+#[derive(Debug, Clone, Default)]
+pub struct MetaInput {
+    /// `--desc`.
+    pub desc: Option<String>,
+    /// `--label` (repeatable).
+    pub labels: Vec<String>,
+    /// `--params FILE` (JSON or YAML).
+    pub params_file: Option<PathBuf>,
+    /// `--metrics FILE` (JSON or YAML).
+    pub metrics_file: Option<PathBuf>,
+    /// `--param k=v`.
+    pub params: Vec<String>,
+    /// `--metric k=v`.
+    pub metrics: Vec<String>,
+    /// `--dep PATH`: tracked artifacts this one was made from.
+    pub deps: Vec<PathBuf>,
+    /// `--capture-env`.
+    pub capture_env: bool,
+}
+
+impl MetaInput {
+    /// Whether any flag was given.
+    pub fn is_empty(&self) -> bool {
+        self.desc.is_none()
+            && self.labels.is_empty()
+            && self.params_file.is_none()
+            && self.metrics_file.is_none()
+            && self.params.is_empty()
+            && self.metrics.is_empty()
+            && self.deps.is_empty()
+            && !self.capture_env
+    }
+}
+
+/// The new `meta` for an artifact: `previous` updated with `input`; files recorded in
+/// `sources` are re-read when no new file is given, so `mvc commit` after retraining picks up
+/// the new metrics. `self_rel` is the artifact itself (it cannot depend on itself).
+pub fn apply(
+    repo: &Repo,
+    cwd: &Path,
+    self_rel: &str,
+    previous: &Map<String, Value>,
+    input: &MetaInput,
+) -> Result<Map<String, Value>> {
+    let mut meta = previous.clone();
+    if let Some(desc) = &input.desc {
+        meta.insert("desc".into(), Value::String(desc.clone()));
+    }
+    if !input.labels.is_empty() {
+        let mut labels: Vec<String> = meta
+            .get("labels")
+            .and_then(|l| l.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        for l in &input.labels {
+            if !labels.contains(l) {
+                labels.push(l.clone());
+            }
+        }
+        meta.insert("labels".into(), labels.into_iter().map(Value::String).collect());
+    }
+    for (key, file, pairs) in
+        [("params", &input.params_file, &input.params), ("metrics", &input.metrics_file, &input.metrics)]
+    {
+        let source = match file {
+            Some(f) => Some(repo.relative(cwd, f)?),
+            None => get_dotted(&meta, &format!("sources.{key}")).and_then(|v| v.as_str()).map(str::to_string),
+        };
+        if let Some(source) = source {
+            let values = read_values(&repo.abs(&source), &source, file.is_some())?;
+            if let Some(values) = values {
+                meta.insert(key.into(), Value::Object(values));
+                set_dotted(&mut meta, &format!("sources.{key}"), Value::String(source))?;
+            }
+        }
+        for pair in pairs {
+            let Some((k, v)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+                bail!("`{pair}` is not KEY=VALUE");
+            };
+            set_dotted(&mut meta, &format!("{key}.{k}"), parse_cli_value(v))?;
+        }
+    }
+    if !input.deps.is_empty() {
+        let mut deps = Vec::new();
+        for dep in &input.deps {
+            deps.push(dep_entry(repo, cwd, self_rel, dep)?);
+        }
+        meta.insert("deps".into(), Value::Array(deps));
+    }
+    if input.capture_env {
+        meta.insert("env".into(), Value::Object(environment(&repo.root)));
+    }
+    Ok(meta)
+}
+
+/// Reads a params or metrics file (JSON is YAML). A recorded source that has gone missing is
+/// skipped (`required` false); one named on the command line must exist.
+fn read_values(abs: &Path, shown: &str, required: bool) -> Result<Option<Map<String, Value>>> {
+    let text = match std::fs::read_to_string(abs) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading `{shown}`")),
+    };
+    let value: Value = crate::yaml::parse(&text).map_err(|e| anyhow::anyhow!("`{shown}`: {e}"))?;
+    match value {
+        Value::Object(map) => Ok(Some(map)),
+        _ => bail!("`{shown}` must hold a mapping of names to values"),
+    }
+}
+
+/// `{path, oid}` of a dep, which must be tracked and unmodified (its oid is what this
+/// artifact was made from).
+fn dep_entry(repo: &Repo, cwd: &Path, self_rel: &str, dep: &Path) -> Result<Value> {
+    let rel = repo.relative(cwd, dep)?;
+    let rel = rel.strip_suffix(crate::pointer::SUFFIX).map(str::to_string).unwrap_or(rel);
+    if rel == self_rel {
+        bail!("`{rel}` cannot be its own dep");
+    }
+    let artifact = crate::ops::Artifact::from_rel(&rel);
+    if !repo.abs(&artifact.pointer_rel).is_file() {
+        bail!(hinted(format!("dep `{rel}` is not tracked by mvc"), format!("track it first: `mvc add {rel}`")));
+    }
+    let pointer = artifact.load_pointer(repo)?;
+    let index = repo.stat_index();
+    let (status, _) = crate::ops::status::artifact_status(repo, &index, &artifact, &pointer, &crate::progress::Silent)?;
+    if status.workspace == crate::ops::status::Workspace::Modified {
+        bail!(hinted(
+            format!("dep `{rel}` has changes not recorded in its pointer"),
+            format!("record them first: `mvc commit {rel}`"),
+        ));
+    }
+    Ok(serde_json::json!({"path": rel, "oid": pointer.oid.to_hex()}))
+}
+
+/// A pointer's deps as (path, oid hex).
+pub fn deps(pointer: &Pointer) -> Vec<(String, String)> {
+    let Some(Value::Array(list)) = pointer.meta.get("deps") else { return Vec::new() };
+    list.iter()
+        .filter_map(|d| Some((d.get("path")?.as_str()?.to_string(), d.get("oid")?.as_str()?.to_string())))
+        .collect()
+}
+
+/// Lock files whose hash pins the software environment.
+const LOCK_FILES: [&str; 6] =
+    ["requirements.txt", "poetry.lock", "uv.lock", "environment.yml", "Pipfile.lock", "Cargo.lock"];
+
+/// OS, architecture, CPU, GPUs (`nvidia-smi -L` when present), mvc's version, and the
+/// BLAKE3 of lock files at the repo root.
+fn environment(root: &Path) -> Map<String, Value> {
+    let mut env = Map::new();
+    env.insert("os".into(), std::env::consts::OS.into());
+    env.insert("arch".into(), std::env::consts::ARCH.into());
+    env.insert("mvc".into(), env!("CARGO_PKG_VERSION").into());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| {
+        t.lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    });
+    if let Some(cpu) = cpu {
+        env.insert("cpu".into(), crate::text::sanitize(&cpu).into());
+    }
+    env.insert("cpus".into(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).into());
+    if let Ok(out) = std::process::Command::new("nvidia-smi").arg("-L").output()
+        && out.status.success()
+    {
+        let gpus: Vec<Value> =
+            String::from_utf8_lossy(&out.stdout).lines().map(|l| crate::text::sanitize(l.trim()).into()).collect();
+        env.insert("gpus".into(), gpus.into());
+    }
+    let mut locks = Map::new();
+    for name in LOCK_FILES {
+        if let Ok(bytes) = std::fs::read(root.join(name)) {
+            locks.insert(name.into(), crate::hash::Oid::of_bytes(&bytes).to_hex().into());
+        }
+    }
+    if !locks.is_empty() {
+        env.insert("lock_files".into(), Value::Object(locks));
+    }
+    env
+}
