@@ -102,10 +102,21 @@ pub struct DiffEntry {
 }
 
 /// Compares the artifacts of two sides; `filters` are repo-relative paths (empty for all).
-/// With `granular`, directory changes are broken down by file, from manifests in the cache.
-pub fn diff(repo: &Repo, old: &Side, new: &Side, filters: &[String], granular: bool) -> Result<Vec<DiffEntry>> {
+/// With `granular`, directory changes are broken down by file, from manifests in the cache
+/// or, when missing there, fetched from the default remote through `rt`.
+pub fn diff(
+    repo: &Repo,
+    old: &Side,
+    new: &Side,
+    filters: &[String],
+    granular: Option<&tokio::runtime::Runtime>,
+) -> Result<Vec<DiffEntry>> {
     let a = pointers(repo, old)?;
     let b = pointers(repo, new)?;
+    if let Some(rt) = granular {
+        fetch_missing_manifests(repo, a.values().chain(b.values()), rt)?;
+    }
+    let granular = granular.is_some();
     let paths: BTreeSet<&String> = a.keys().chain(b.keys()).filter(|p| selected(p, filters)).collect();
     let mut out = Vec::new();
     for path in paths {
@@ -127,11 +138,30 @@ pub fn diff(repo: &Repo, old: &Side, new: &Side, filters: &[String], granular: b
     Ok(out)
 }
 
+/// Fetches directory manifests the cache lacks from the default remote, if one is set.
+fn fetch_missing_manifests<'a>(
+    repo: &Repo,
+    pointers: impl Iterator<Item = &'a Pointer>,
+    rt: &tokio::runtime::Runtime,
+) -> Result<()> {
+    let cache = repo.cache();
+    let missing: BTreeSet<Oid> =
+        pointers.filter(|p| p.kind == Kind::Dir && !cache.contains(&p.oid)).map(|p| p.oid).collect();
+    let Ok(rc) = crate::remote::backend::choose(repo, None) else { return Ok(()) };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let remote = crate::remote::backend::open(repo, &rc, None)?;
+    let oids: Vec<Oid> = missing.into_iter().collect();
+    rt.block_on(crate::remote::transfer::fetch_manifests(&remote, &cache, &oids, &crate::progress::Silent))?;
+    Ok(())
+}
+
 fn manifest_of(repo: &Repo, path: &str, pointer: &Pointer) -> Result<Manifest> {
     if !repo.cache().contains(&pointer.oid) {
         anyhow::bail!(crate::error::hinted(
             format!("the manifest {} of `{path}` is not in the cache", pointer.oid.short()),
-            format!("fetch it with `mvc fetch {path} --rev REV`, or leave out `--granular`"),
+            format!("set a default remote, or `mvc fetch {path} --rev REV`, or leave out `--granular`"),
         ));
     }
     crate::ops::load_manifest(repo, pointer, &Artifact::from_rel(path).pointer_rel)

@@ -45,6 +45,10 @@ fn diff_between_revisions_and_the_workspace() {
     insta::assert_snapshot!(run.stdout, @"modified:  model.bin  (10 B -> 11 B)  6acf968046c9 -> 54615a141ecc");
     let run = env.mvc(&["diff"]).ok();
     insta::assert_snapshot!(run.stderr, @"no artifact changed between HEAD and workspace");
+    // A clone with an empty cache reads the manifests from the remote.
+    let clone = env.clone_repo();
+    let run = clone.mvc(&["diff", "v2", "v3", "--granular"]).ok();
+    assert!(run.stdout.contains("    deleted: data/b.csv"), "{}", run.stdout);
     let json = env.mvc(&["diff", "v1", "v2", "--json"]).ok().json();
     assert_eq!(json["changes"][1]["path"], "model.bin");
     assert_eq!(json["changes"][1]["old"]["size"], 10);

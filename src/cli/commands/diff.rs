@@ -17,7 +17,7 @@ pub struct DiffArgs {
     /// Up to two revisions, then artifact paths to limit the comparison to
     #[arg(value_name = "REV_A [REV_B] [PATH]")]
     args: Vec<String>,
-    /// For directories, list the files that changed inside them (needs both manifests in the cache)
+    /// For directories, list the files that changed inside them (manifests from the cache or the default remote)
     #[arg(long)]
     granular: bool,
     /// Print the result as JSON
@@ -41,7 +41,8 @@ pub fn run(args: DiffArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         [a, b, ..] => (Side::Rev(a.clone()), Side::Rev(b.clone())),
     };
     let filters = filters(&repo, cwd, &paths)?;
-    let entries = diff(&repo, &old, &new, &filters, args.granular)?;
+    let rt = if args.granular { Some(super::transfer_args::runtime()?) } else { None };
+    let entries = diff(&repo, &old, &new, &filters, rt.as_ref())?;
     if ui.json() {
         let changes: Vec<serde_json::Value> = entries.iter().map(to_json).collect();
         ui.out_json(&serde_json::json!({"old": old.label(), "new": new.label(), "changes": changes}))?;
