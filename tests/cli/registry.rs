@@ -207,3 +207,18 @@ fn check_lineage_and_registry_refs_in_pull_and_get() {
     env.mvc_in(&out, &["get", env.root.to_str().unwrap(), "churn@v0.1.1", "-o", "model-latest.bin"]).ok();
     assert_eq!(std::fs::read_to_string(out.join("model-latest.bin")).unwrap(), "weights v2");
 }
+
+#[test]
+fn push_sends_the_new_tag_to_origin() {
+    let env = trained();
+    let bare = env.path("../origin.git");
+    let init = std::process::Command::new("git").args(["init", "-q", "--bare"]).arg(&bare).status().unwrap();
+    assert!(init.success());
+    env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    env.git(&["push", "-q", "origin", "main"]);
+    env.mvc(&["register", "-q", "churn", "model.bin", "--push"]).ok();
+    env.git(&["push", "-q", "origin", "main"]); // the declaration commit
+    env.mvc(&["promote", "-q", "churn", "v0.1.0", "--to", "production", "--push"]).ok();
+    let out = std::process::Command::new("git").arg("-C").arg(&bare).args(["tag", "--list"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "churn#production#1\nchurn@v0.1.0\n");
+}
