@@ -81,10 +81,12 @@ pub fn resolve(git: &git2::Repository, rev: &str) -> Result<git2::Oid> {
         return Ok(crate::registry::resolve_ref(git, &r)?.record.commit);
     }
     let object = git.revparse_single(rev).map_err(|_| {
-        crate::error::hinted(
-            format!("unknown revision `{}`", crate::text::sanitize(rev)),
-            "list revisions with `git log --oneline` or `git tag`",
-        )
+        let hint = if git.is_shallow() {
+            "this clone is shallow, so older commits are not here: `git fetch --unshallow` fetches them"
+        } else {
+            "list revisions with `git log --oneline` or `git tag`"
+        };
+        crate::error::hinted(format!("unknown revision `{}`", crate::text::sanitize(rev)), hint)
     })?;
     let commit =
         object.peel_to_commit().with_context(|| format!("`{}` is not a commit", crate::text::sanitize(rev)))?;

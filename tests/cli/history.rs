@@ -214,3 +214,23 @@ fn fsck_finds_a_corrupt_object_and_repair_heals_it() {
     let run = env.mvc(&["fsck", "--remote"]).ok();
     insta::assert_snapshot!(run.stderr, @"checked 9 cache objects and 4 on the remote; 0 problems");
 }
+
+#[test]
+fn shallow_clones_and_typos_get_clear_errors_not_wrong_answers() {
+    let env = three_versions();
+    let run = env.mvc(&["diff", "v1", "nonsense"]).fails();
+    insta::assert_snapshot!(run.stderr, @r"
+    error: `nonsense` is neither a revision nor a tracked path
+    hint: list revisions with `git log --oneline`, artifacts with `mvc ls`
+    ");
+    let shallow = env.path("../shallow");
+    let url = format!("file://{}", env.root.display());
+    env.git(&["clone", "-q", "--depth", "1", &url, shallow.to_str().unwrap()]);
+    let run = env.mvc_in(&shallow, &["diff", "HEAD~1", "HEAD"]).fails();
+    insta::assert_snapshot!(run.stderr, @r"
+    error: `HEAD~1` is neither a revision nor a tracked path
+    hint: this clone is shallow, so older commits are not here: `git fetch --unshallow` fetches them
+    ");
+    let run = env.mvc_in(&shallow, &["log", "model.bin"]).ok();
+    assert!(run.stderr.contains("this clone is shallow"), "{}", run.stderr);
+}

@@ -41,6 +41,23 @@ pub fn run(args: DiffArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         [a, b, ..] => (Side::Rev(a.clone()), Side::Rev(b.clone())),
     };
     let filters = filters(&repo, cwd, &paths)?;
+    // A word that is neither a revision nor a tracked path is a typo, not an empty diff.
+    for (typed, f) in paths.iter().zip(&filters) {
+        let known = |side: &Side| {
+            mvc::ops::history::pointers(&repo, side)
+                .is_ok_and(|p| p.keys().any(|a| f.is_empty() || a == f || a.starts_with(&format!("{f}/"))))
+        };
+        if !known(&old) && !known(&new) {
+            anyhow::bail!(mvc::error::hinted(
+                format!("`{}` is neither a revision nor a tracked path", typed.display()),
+                if repo.git.is_shallow() {
+                    "this clone is shallow, so older commits are not here: `git fetch --unshallow` fetches them"
+                } else {
+                    "list revisions with `git log --oneline`, artifacts with `mvc ls`"
+                },
+            ));
+        }
+    }
     let rt = if args.granular { Some(super::transfer_args::runtime()?) } else { None };
     let entries = diff(&repo, &old, &new, &filters, rt.as_ref())?;
     if ui.json() {

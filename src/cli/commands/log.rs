@@ -45,6 +45,9 @@ pub fn run(args: LogArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui.out_json(&items)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if repo.git.is_shallow() {
+        ui.warn("this clone is shallow: commits before its boundary are not listed (`git fetch --unshallow`)");
+    }
     for e in &entries {
         let tags = if e.tags.is_empty() { String::new() } else { format!("  ({})", e.tags.join(", ")) };
         ui.out(format!("{}  {}  {}{tags}", &e.commit[..12], utc_time(e.time), e.author))?;
