@@ -129,6 +129,10 @@ fn walk_tree(
     }
     for entry in tree.iter() {
         let Ok(name) = entry.name() else { continue };
+        // A crafted tree could hold names git itself refuses; never turn them into paths.
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+            continue;
+        }
         let path = if prefix.is_empty() { name.to_string() } else { format!("{prefix}/{name}") };
         match entry.kind() {
             Some(git2::ObjectType::Tree) => {
