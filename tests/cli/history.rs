@@ -105,8 +105,8 @@ fn checkout_rev_restores_v1_and_refuses_to_lose_work() {
     let env = three_versions();
     let run = env.mvc(&["checkout", "--rev", "v1"]).ok();
     insta::assert_snapshot!(run.stderr, @r"
-    checked out `data` (2 written, 1 deleted)
-    checked out `model.bin` (1 written)
+    checked out `data` (2 files, 1 deleted)
+    checked out `model.bin` (1 file)
     ");
     assert_eq!(env.read("model.bin"), "weights v1");
     assert_eq!(env.read("data/b.csv"), "b\n");

@@ -81,7 +81,11 @@ pub fn run(args: CheckoutArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> 
                 Outcome::Unchanged => unchanged += 1,
                 Outcome::Updated { written, deleted } => {
                     let deleted = if *deleted > 0 { format!(", {deleted} deleted") } else { String::new() };
-                    ui.status(format!("checked out `{}` ({written} written{deleted})", shown(&a.path)));
+                    ui.status(format!(
+                        "checked out `{}` ({}{deleted})",
+                        shown(&a.path),
+                        super::count(*written, "file")
+                    ));
                 }
                 Outcome::Failed { message, hint } => ui.error(&shown(message), hint.as_deref()),
             }
