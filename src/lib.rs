@@ -16,6 +16,8 @@
 //! - [`progress`]: the trait through which the core reports progress.
 //! - [`remote`]: object-store remotes and the transfer engine.
 //! - [`revs`]: pointers at git revisions, read from git objects.
+//! - [`registry`]: registry names, versions, tags and the state they add up to.
+//! - [`meta`]: metadata captured into pointers (params, metrics, deps, environment).
 //!
 //! Files on disk and their owners:
 //! - `.mvc/config`, `.mvc/config.local`, `~/.config/mvc/config` -> [`config`]
