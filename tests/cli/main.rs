@@ -9,3 +9,4 @@ mod history;
 mod hooks;
 mod push_pull;
 mod registry;
+mod scale;
