@@ -291,3 +291,31 @@ fn status_remote_shows_what_push_and_pull_would_do() {
     not pulled:  model.bin  (`mvc pull -r origin`)
     ");
 }
+
+#[test]
+fn gc_on_the_remote_deletes_only_unreferenced_objects_past_the_grace_period() {
+    let server = S3Server::start();
+    let env = project(&server);
+    s3(&env, &["push", "-q"]).ok();
+    let old_model = env.pointer_oid("model.bin");
+    env.write("model.bin", "version two");
+    env.mvc(&["commit", "-q", "-m", "v2"]).ok();
+    s3(&env, &["push", "-q"]).ok();
+    let key = |oid: &str| format!("project/blake3/{}/{}", &oid[..2], &oid[2..]);
+
+    // Within the grace period nothing on the remote goes.
+    let json = s3(&env, &["gc", "--keep-last", "1", "--remote", "--json"]).ok().json();
+    assert_eq!(json["remote_objects"].as_array().unwrap().len(), 0, "{json}");
+    assert!(server.object_file(&key(&old_model)).exists());
+
+    let json = s3(&env, &["gc", "--keep-last", "1", "-r", "origin", "--grace-days", "0", "--json"]).ok().json();
+    let gone: Vec<&str> =
+        json["remote_objects"].as_array().unwrap().iter().map(|o| o["oid"].as_str().unwrap()).collect();
+    assert_eq!(gone, [old_model.as_str()], "{json}");
+    assert!(!server.object_file(&key(&old_model)).exists());
+    assert!(server.object_file(&key(&env.pointer_oid("model.bin"))).exists());
+    // The workspace's data is intact on the remote: a fresh clone pulls it.
+    let clone = env.clone_repo();
+    s3(&clone, &["pull", "-q"]).ok();
+    assert_eq!(clone.read("model.bin"), "version two");
+}
