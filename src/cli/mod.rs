@@ -2,6 +2,7 @@
 //! (1 for known problems, 2 for usage errors, 255 for internal errors; a closed pipe is 0).
 
 mod commands;
+mod table;
 mod ui;
 
 use std::process::ExitCode;

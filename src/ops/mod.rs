@@ -4,6 +4,7 @@
 pub mod add;
 pub mod checkout;
 pub mod commit;
+pub mod compare;
 pub mod config;
 pub mod fetch;
 pub mod fsck;
@@ -14,6 +15,7 @@ pub mod init;
 pub mod install;
 pub mod lineage;
 pub mod merge;
+pub mod plots;
 pub mod push;
 pub mod registry;
 pub mod remote;

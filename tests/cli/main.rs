@@ -4,6 +4,7 @@ mod harness;
 mod s3_server;
 
 mod add;
+mod compare;
 mod get;
 mod history;
 mod hooks;

@@ -3,6 +3,7 @@
 mod add;
 mod checkout;
 mod commit;
+mod compare;
 mod completions;
 mod config;
 mod diff;
@@ -15,8 +16,10 @@ mod install;
 mod log;
 mod ls;
 mod meta_args;
+mod metrics;
 mod models;
 mod r#move;
+mod plots;
 mod push;
 mod register;
 mod remote;
@@ -64,6 +67,10 @@ pub enum Command {
     History(models::HistoryArgs),
     Check(models::CheckArgs),
     Lineage(models::LineageArgs),
+    Metrics(metrics::MetricsArgs),
+    Params(metrics::ParamsArgs),
+    Compare(compare::CompareArgs),
+    Plots(plots::PlotsArgs),
     #[command(hide = true)]
     MergeDriver(install::MergeDriverArgs),
     Completions(completions::CompletionsArgs),
@@ -98,6 +105,9 @@ impl Command {
             Command::History(a) => a.json,
             Command::Check(a) => a.json,
             Command::Lineage(a) => a.json,
+            Command::Metrics(a) => a.wants_json(),
+            Command::Params(a) => a.wants_json(),
+            Command::Compare(a) => a.format.json,
             _ => false,
         }
     }
@@ -136,6 +146,10 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::History(args) => models::run_history(args, cwd, ui),
         Command::Check(args) => models::run_check(args, cwd, ui),
         Command::Lineage(args) => models::run_lineage(args, cwd, ui),
+        Command::Metrics(args) => metrics::run_metrics(args, cwd, ui),
+        Command::Params(args) => metrics::run_params(args, cwd, ui),
+        Command::Compare(args) => compare::run(args, cwd, ui),
+        Command::Plots(args) => plots::run(args, cwd, ui),
         Command::MergeDriver(args) => install::run_merge_driver(args, cwd, ui),
         Command::Completions(args) => completions::run(args, ui),
     }

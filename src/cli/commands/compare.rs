@@ -1,0 +1,91 @@
+//! `mvc compare REF_A REF_B`: one screen on what changed between two versions.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use mvc::ops::compare::{Section, meta_diff, provenance};
+use mvc::ops::history::{Change, diff};
+use mvc::repo::Repo;
+
+use super::metrics::{FormatArgs, dep_line, diff_json, diff_table, sides};
+use super::{human_size, shown, utc_time};
+use crate::cli::Ui;
+
+/// Compare two versions: artifacts, metrics, params, deps, and who made them when
+#[derive(clap::Args)]
+pub struct CompareArgs {
+    /// The old version: a revision or registry reference (`churn@v1.2.0`)
+    old: String,
+    /// The new version
+    new: String,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+pub fn run(args: CompareArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let repo = Repo::open(cwd)?;
+    let (old, new) = sides(&repo, Some(args.old), Some(args.new))?;
+    let filters: Vec<String> = old.only.iter().chain(new.only.iter()).cloned().collect();
+    let artifacts = diff(&repo, &old.side, &new.side, &filters, None)?;
+    let metrics = meta_diff(&repo, &old, &new, Section::Metrics)?;
+    let params = meta_diff(&repo, &old, &new, Section::Params)?;
+    let who = |c| provenance(&repo, c);
+    if args.format.json {
+        let changes: Vec<serde_json::Value> = artifacts
+            .iter()
+            .map(|e| {
+                let side = |p: &Option<mvc::pointer::Pointer>| {
+                    p.as_ref().map(|p| serde_json::json!({"oid": p.oid.to_hex(), "size": p.size}))
+                };
+                serde_json::json!({"path": e.path, "change": e.change.as_str(), "old": side(&e.old), "new": side(&e.new)})
+            })
+            .collect();
+        let by = |c| who(c).map(|(name, time)| serde_json::json!({"name": name, "time": time}));
+        ui.out_json(&serde_json::json!({
+            "old": old.label, "new": new.label, "old_by": by(&old), "new_by": by(&new),
+            "artifacts": changes, "metrics": diff_json(&metrics, &old, &new)["changes"],
+            "params": diff_json(&params, &old, &new)["changes"], "deps": diff_json(&metrics, &old, &new)["deps"],
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (label, col) in [("old", &old), ("new", &new)] {
+        let by = who(col).map(|(name, time)| format!("  by {name}, {}", utc_time(time))).unwrap_or_default();
+        ui.out(format!("{label}: {}{by}", shown(&col.label)))?;
+    }
+    ui.out("")?;
+    ui.out("artifacts:")?;
+    if artifacts.is_empty() {
+        ui.out("  unchanged")?;
+    }
+    for e in &artifacts {
+        let (o, n) = (e.old.as_ref(), e.new.as_ref());
+        let oid = |p: Option<&mvc::pointer::Pointer>| p.map(|p| p.oid.short()).unwrap_or_else(|| "-".into());
+        let size = |p: Option<&mvc::pointer::Pointer>| p.map(|p| human_size(p.size)).unwrap_or_else(|| "-".into());
+        let verb = match e.change {
+            Change::Added => "added",
+            Change::Modified => "modified",
+            Change::Deleted => "deleted",
+        };
+        ui.out(format!("  {verb}: {}  {} -> {}  ({} -> {})", shown(&e.path), oid(o), oid(n), size(o), size(n)))?;
+    }
+    for (title, section, d) in [("metrics", Section::Metrics, &metrics), ("params", Section::Params, &params)] {
+        ui.out("")?;
+        ui.out(format!("{title}:"))?;
+        if d.changes.is_empty() {
+            ui.out("  unchanged")?;
+            continue;
+        }
+        for line in diff_table(d, section, args.format.style_for_compare()).lines() {
+            ui.out(format!("  {line}"))?;
+        }
+    }
+    ui.out("")?;
+    ui.out("deps:")?;
+    if metrics.deps.is_empty() {
+        ui.out("  unchanged")?;
+    }
+    for dep in &metrics.deps {
+        ui.out(format!("  {}", dep_line(dep)))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
