@@ -223,11 +223,11 @@ fn checkout_dir(
             let more = if at_risk.len() > 5 { format!(" and {} more", at_risk.len() - 5) } else { String::new() };
             bail!(crate::error::hinted(
                 format!(
-                    "{}{more} in `{}` have changes that are not in the cache; checkout would lose them",
-                    shown.join(", "),
-                    artifact.rel
+                    "`{}` has files whose changes are not in the cache ({}{more}); checkout would lose them",
+                    artifact.rel,
+                    shown.join(", ")
                 ),
-                format!("save them with `mvc add {}`, or discard them with `--force`", artifact.rel)
+                format!("record them with `mvc commit {}`, or discard them with `--force`", artifact.rel)
             ));
         }
     }

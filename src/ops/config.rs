@@ -1,6 +1,6 @@
 //! `mvc config get|set|unset|list`: read the merged configuration, or change one layer's file.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::config::{self, Layer};
@@ -51,10 +51,17 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
             }
         }
     }
+    let previous = std::fs::read(&path).ok();
     config::write_layer(&path, &map, layer == Layer::Local)?;
-    // Re-load everything so an invalid value is reported now, not at the next command.
+    // Re-load everything so an invalid value is refused now, and the file put back as it was,
+    // rather than breaking every later command.
     if let Err(e) = config::Config::load(&repo.root) {
-        bail!("`{key}` was written to `{}` but the configuration is now invalid: {e:#}", path.display());
+        let mode = if layer == Layer::Local { 0o600 } else { 0o644 };
+        match &previous {
+            Some(bytes) => crate::fsutil::write_atomic(&path, bytes, mode)?,
+            None => std::fs::remove_file(&path).with_context(|| format!("removing `{}`", path.display()))?,
+        }
+        bail!("`{key}` was not changed: {e:#}");
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ mod s3_server;
 
 mod add;
 mod compare;
+mod core;
 mod get;
 mod history;
 mod hooks;
