@@ -324,8 +324,8 @@ impl Cache {
 
     /// Materializes object `oid` at workspace path `dest`, trying `modes` in order and
     /// falling back when the filesystem refuses. The file is built under a temp name beside
-    /// `dest` and renamed over it, so `dest` is never half-written; a symlink at `dest` is
-    /// replaced, never followed. Returns the mode used.
+    /// `dest`, verified against `oid`, and renamed over it, so `dest` is never half-written or
+    /// wrong; a symlink at `dest` is replaced, never followed. Returns the mode used.
     pub fn link_out(&self, oid: &Oid, dest: &Path, exec: bool, modes: &[LinkMode]) -> Result<LinkMode> {
         let fallback = [LinkMode::Copy];
         let modes = if exec && modes.iter().all(|m| m.shares_object()) { &fallback[..] } else { modes };
@@ -346,6 +346,18 @@ impl Cache {
             };
             match made {
                 Ok(()) => {
+                    // Verify what the user gets: a corrupt object never reaches the workspace.
+                    let verified = crate::hash::hash_immutable_file(&temp).map(|h| h.oid == *oid);
+                    if !verified.as_ref().is_ok_and(|ok| *ok) {
+                        let _ = fs::remove_file(&temp);
+                        bail!(crate::error::hinted(
+                            format!(
+                                "the cache object {oid} for `{}` is corrupt (its content does not match its oid)",
+                                dest.display()
+                            ),
+                            "`mvc fsck --repair` moves it aside and fetches a good copy from the remote",
+                        ));
+                    }
                     if !mode.shares_object() {
                         let perm = if exec { 0o755 } else { 0o644 };
                         fs::set_permissions(&temp, fs::Permissions::from_mode(perm))

@@ -11,4 +11,5 @@ mod history;
 mod hooks;
 mod push_pull;
 mod registry;
+mod robustness;
 mod scale;

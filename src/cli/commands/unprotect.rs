@@ -21,7 +21,7 @@ pub fn run(args: UnprotectArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode>
     let repo = Repo::open(cwd)?;
     let report = unprotect(&repo, &UnprotectOptions { targets: args.targets, cwd: cwd.to_path_buf() })?;
     for (path, n) in &report.artifacts {
-        ui.status(format!("made `{}` writable ({})", shown(path), super::count(*n as u64, "file")));
+        ui.status(format!("made `{}` writable ({})", shown(path), super::count(*n, "file")));
     }
     Ok(ExitCode::SUCCESS)
 }

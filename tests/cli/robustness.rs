@@ -1,0 +1,128 @@
+//! Bad input and bad luck: hostile pointers, a second writer, a process killed mid-add, a
+//! corrupt cache object. Each gets a clear error naming the file, and no data is lost.
+
+use std::io::Write;
+
+use crate::harness::TestEnv;
+
+fn tracked(env: &TestEnv) {
+    env.write("model.bin", "weights");
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+}
+
+#[test]
+fn hostile_pointers_get_errors_naming_the_file() {
+    let env = TestEnv::new();
+    tracked(&env);
+    let oid = env.pointer_oid("model.bin");
+    let cases = [
+        ("not yaml", "version: 1\nkind: [file\n".to_string()),
+        ("path escape", format!("version: 1\nkind: file\npath: ../../etc/passwd\noid: {oid}\nsize: 7\n")),
+        ("newer version", format!("version: 99\nkind: file\npath: model.bin\noid: {oid}\nsize: 7\n")),
+        ("bad oid", "version: 1\nkind: file\npath: model.bin\noid: 1234\nsize: 7\n".to_string()),
+        ("unknown key", format!("version: 1\nkind: file\npath: model.bin\noid: {oid}\nsize: 7\nexec: rm -rf /\n")),
+        (
+            "alias bomb",
+            format!(
+                "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c]\nversion: 1\nkind: file\npath: model.bin\noid: {oid}\nsize: 7\n"
+            ),
+        ),
+    ];
+    let mut out = String::new();
+    for (what, text) in cases {
+        std::fs::write(env.path("model.bin.mvc"), text).unwrap();
+        let run = env.mvc(&["status"]).fails();
+        out.push_str(&format!("# {what}\n{}", run.stderr));
+    }
+    insta::assert_snapshot!(out, @r"
+    # not yaml
+    error: invalid pointer `$ROOT/model.bin.mvc`: line 2: externally tagged enum expected scalar or mapping
+    # path escape
+    error: invalid pointer `$ROOT/model.bin.mvc`: `path: ../../etc/passwd` must be this pointer's own name minus `.mvc` (`model.bin`)
+    # newer version
+    error: pointer `$ROOT/model.bin.mvc` has version 99, newer than this mvc reads (1); upgrade mvc
+    # bad oid
+    error: invalid pointer `$ROOT/model.bin.mvc`: line 4: invalid oid `1234`: expected 64 lowercase hex characters
+    # unknown key
+    error: invalid pointer `$ROOT/model.bin.mvc`: line 6: unknown field `exec`, expected one of version, kind, path, oid, size, nfiles, meta
+    # alias bomb
+    error: invalid pointer `$ROOT/model.bin.mvc`: line 1: unknown field `a`, expected one of version, kind, path, oid, size, nfiles, meta
+    ");
+    assert_eq!(env.read("model.bin"), "weights", "the data is untouched");
+}
+
+#[test]
+fn a_second_writer_waits_then_names_the_holder_while_readers_go_on() {
+    let env = TestEnv::new();
+    tracked(&env);
+    let mut lock = std::fs::OpenOptions::new().write(true).open(env.path(".mvc/lock")).unwrap();
+    lock.lock().unwrap();
+    lock.set_len(0).unwrap();
+    write!(lock, "pid 4242: mvc push").unwrap();
+    env.write("other.bin", "o");
+    let started = std::time::Instant::now();
+    let run = env.mvc(&["add", "other.bin"]).fails();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2), "it waits before giving up");
+    insta::assert_snapshot!(run.stderr, @r"
+    error: another mvc process is working in this repository (pid 4242: mvc push); waited 3s
+    hint: wait for it to finish; if no mvc is running, the lock is released automatically
+    ");
+    env.mvc(&["status", "--check"]).ok();
+    drop(lock);
+    env.mvc(&["add", "-q", "other.bin"]).ok();
+}
+
+#[test]
+fn a_process_killed_mid_add_leaves_only_correct_objects() {
+    let env = TestEnv::new();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(env.path("big.bin")).unwrap());
+    let mut block = vec![7u8; 1 << 20];
+    for i in 0..400u32 {
+        block[..4].copy_from_slice(&i.to_le_bytes());
+        file.write_all(&block).unwrap();
+    }
+    drop(file);
+    let original = blake3::hash(&std::fs::read(env.path("big.bin")).unwrap());
+
+    for delay_ms in [20, 120, 400] {
+        let mut child = env.spawn_mvc(&["add", "big.bin"]);
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Every object in the cache is complete and named by its content.
+        for entry in walkdir::WalkDir::new(env.path(".mvc/cache/blake3")).into_iter().filter_map(Result::ok) {
+            if entry.file_type().is_file() {
+                let name = format!(
+                    "{}{}",
+                    entry.path().parent().unwrap().file_name().unwrap().to_str().unwrap(),
+                    entry.file_name().to_str().unwrap()
+                );
+                let mut hasher = blake3::Hasher::new();
+                hasher.update_mmap(entry.path()).unwrap();
+                assert_eq!(hasher.finalize().to_hex().as_str(), name, "object {name} after a kill at {delay_ms} ms");
+            }
+        }
+        assert_eq!(blake3::hash(&std::fs::read(env.path("big.bin")).unwrap()), original, "the user's file is intact");
+    }
+    env.mvc(&["add", "-q", "big.bin"]).ok();
+    assert_eq!(env.pointer_oid("big.bin"), original.to_hex().to_string());
+    env.mvc(&["status", "--check"]).ok();
+}
+
+#[test]
+fn a_corrupt_cache_object_is_never_checked_out() {
+    let env = TestEnv::new();
+    tracked(&env);
+    let object = env.object(&env.pointer_oid("model.bin"));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&object, "rotten!").unwrap();
+    std::fs::remove_file(env.path("model.bin")).unwrap();
+    let run = env.mvc(&["checkout"]).fails();
+    insta::assert_snapshot!(run.stderr, @r"
+    error: the cache object 3edc5c4a5df8c79ef4f8dbdc373cd21ca041ccf39fe5693250d004092094dc4a for `$ROOT/model.bin` is corrupt (its content does not match its oid)
+    hint: `mvc fsck --repair` moves it aside and fetches a good copy from the remote
+    ");
+    assert!(!env.path("model.bin").exists() || env.read("model.bin") != "rotten!");
+    assert_eq!(env.mvc(&["fsck"]).code, 1);
+}
