@@ -185,15 +185,22 @@ pub async fn push(
         .map(|f| f.oid)
         .chain(set.dirs.iter().map(|d| d.manifest))
         .collect();
-    stats.present = (all.len() as u64).saturating_sub(stats.transferred + missing_locally.len() as u64);
+    let there: HashSet<Oid> = confirmed.iter().chain(known.iter()).copied().collect();
+    stats.present = (all.iter().filter(|o| there.contains(o)).count() as u64).saturating_sub(stats.transferred);
 
     if let Some(e) = first_err.or(manifest_err) {
         return Err(e);
     }
-    let missing_manifests = dirs.iter().filter(|d| !cache.contains(&d.manifest)).count();
-    if let Some(first) = missing_locally.first() {
+    // `dirs` holds only directories whose manifest is not on the remote: one missing from the
+    // cache too cannot be pushed (and its files are unknown).
+    let missing: Vec<Oid> = missing_locally
+        .iter()
+        .copied()
+        .chain(dirs.iter().filter(|d| !cache.contains(&d.manifest)).map(|d| d.manifest))
+        .collect();
+    if let Some(first) = missing.first() {
         bail!(crate::error::hinted(
-            MissingLocally { count: missing_locally.len() + missing_manifests, first: *first }.to_string(),
+            MissingLocally { count: missing.len(), first: *first }.to_string(),
             "they were never added on this machine or were garbage-collected; `mvc status` shows which artifacts"
         ));
     }

@@ -319,3 +319,16 @@ fn gc_on_the_remote_deletes_only_unreferenced_objects_past_the_grace_period() {
     s3(&clone, &["pull", "-q"]).ok();
     assert_eq!(clone.read("model.bin"), "version two");
 }
+
+#[test]
+fn push_refuses_when_data_is_in_neither_the_cache_nor_the_remote() {
+    let env = TestEnv::new();
+    env.write("data/a", "a");
+    env.write("model.bin", "m");
+    env.mvc(&["add", "-q", "data", "model.bin"]).ok();
+    std::fs::remove_dir_all(env.path(".mvc/cache")).unwrap();
+    let remote = env.path("../store");
+    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap()]).ok();
+    let run = env.mvc(&["push"]).fails();
+    assert!(run.stderr.starts_with("error: 2 objects to push are not in the local cache"), "{}", run.stderr);
+}
