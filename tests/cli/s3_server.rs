@@ -59,7 +59,11 @@ impl S3Server {
                 loop {
                     let socket = tokio::select! {
                         accepted = listener.accept() => match accepted {
-                            Ok((socket, _)) => socket,
+                            Ok((socket, _)) => {
+                                // Small responses must not wait out the peer's delayed ACK.
+                                let _ = socket.set_nodelay(true);
+                                socket
+                            }
                             Err(_) => continue,
                         },
                         _ = &mut stop_rx => break,
