@@ -44,10 +44,13 @@ server_pid=$!
 read -r _ endpoint < "$work/ready"
 
 rows=()
-# measure LABEL CMD...: wall seconds and peak RSS of one run.
+# measure LABEL CMD...: wall seconds and peak RSS of one run. Dirty pages are flushed and
+# the disk given a moment first, so no run pays for the previous one's writeback.
 measure() {
     local label="$1"
     shift
+    sync
+    sleep 2
     /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null 2> "$work/stderr" || {
         echo "FAILED: $label" >&2
         cat "$work/stderr" >&2

@@ -70,6 +70,9 @@ pub struct Staged {
     oid: Oid,
 }
 
+/// Files at least this large are copied into the cache by the kernel and hashed afterwards.
+const KERNEL_COPY_MIN: u64 = 16 << 20;
+
 /// Objects staged by one operation, made durable and visible together by [`Cache::publish`].
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -193,11 +196,17 @@ impl Cache {
 
     fn new_temp(&self) -> Result<(File, PathBuf)> {
         let dir = self.tmp_dir();
-        fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
-        let temp = tempfile::Builder::new()
-            .prefix("obj-")
-            .tempfile_in(&dir)
-            .with_context(|| format!("creating a temp file in `{}`", dir.display()))?;
+        let make = || tempfile::Builder::new().prefix("obj-").tempfile_in(&dir);
+        // The directory is created only when missing: one syscall per object saved on adds of
+        // many small files.
+        let temp = match make() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
+                make()
+            }
+            other => other,
+        }
+        .with_context(|| format!("creating a temp file in `{}`", dir.display()))?;
         let (file, path) = temp.keep().context("keeping a temp file")?;
         Ok((file, path))
     }
@@ -216,8 +225,18 @@ impl Cache {
             FileStamp::of(&file.metadata().with_context(|| format!("reading metadata of `{}`", path.display()))?);
         let (mut temp, temp_path) = self.new_temp()?;
         let staged = Staged { temp: temp_path, oid: Oid::from_bytes([0; 32]) };
-        let result = hash::hash_stream(&mut file, Some(&mut temp), on_bytes)
-            .with_context(|| format!("reading `{}`", path.display()));
+        let result = if before.size >= KERNEL_COPY_MIN {
+            // Large files: the kernel copies (copy_file_range, which shares extents on
+            // filesystems that can), then the immutable copy is hashed on all cores. Faster than
+            // pushing every byte through user space, and it hashes exactly what was stored.
+            std::io::copy(&mut file, &mut temp)
+                .and_then(|_| hash::hash_file(&staged.temp, &mut |_| {}))
+                .inspect(|h| on_bytes(h.size))
+                .with_context(|| format!("reading `{}`", path.display()))
+        } else {
+            hash::hash_stream(&mut file, Some(&mut temp), on_bytes)
+                .with_context(|| format!("reading `{}`", path.display()))
+        };
         let hashed = match result {
             Ok(h) => h,
             Err(e) => {
@@ -281,21 +300,24 @@ impl Cache {
             cleanup(&staged);
             return Err(e);
         }
-        let mut dirs = BTreeSet::new();
-        for (i, s) in staged.iter().enumerate() {
-            let dest = self.object_path(&s.oid);
-            let dir = dest.parent().expect("object paths have a parent").to_path_buf();
-            let result = (|| -> Result<()> {
-                fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
+        let mut dirs: BTreeSet<PathBuf> =
+            staged.iter().map(|s| self.object_path(&s.oid).parent().expect("has a parent").to_path_buf()).collect();
+        let made = dirs
+            .par_iter()
+            .try_for_each(|d| fs::create_dir_all(d).with_context(|| format!("creating `{}`", d.display())));
+        // Renames run in sequence: they all leave `tmp/`, and in parallel they only contend
+        // for its directory lock. Any object not moved stays a temp file and is removed.
+        let moved = made.and_then(|()| {
+            staged.iter().try_for_each(|s| -> Result<()> {
+                let dest = self.object_path(&s.oid);
                 fs::set_permissions(&s.temp, fs::Permissions::from_mode(0o444))
                     .with_context(|| format!("making `{}` read-only", s.temp.display()))?;
                 fs::rename(&s.temp, &dest).with_context(|| format!("moving an object into `{}`", dest.display()))
-            })();
-            if let Err(e) = result {
-                cleanup(&staged[i..]);
-                return Err(e);
-            }
-            dirs.insert(dir);
+            })
+        });
+        if let Err(e) = moved {
+            cleanup(&staged);
+            return Err(e);
         }
         dirs.insert(self.root.join("blake3"));
         dirs.into_par_iter().try_for_each(|d| fsync_dir(&d))?;
@@ -347,7 +369,7 @@ impl Cache {
             match made {
                 Ok(()) => {
                     // Verify what the user gets: a corrupt object never reaches the workspace.
-                    let verified = crate::hash::hash_immutable_file(&temp).map(|h| h.oid == *oid);
+                    let verified = crate::hash::hash_file(&temp, &mut |_| {}).map(|h| h.oid == *oid);
                     if !verified.as_ref().is_ok_and(|ok| *ok) {
                         let _ = fs::remove_file(&temp);
                         bail!(crate::error::hinted(

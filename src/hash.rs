@@ -169,20 +169,12 @@ fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Hashes a workspace file by streaming it (workspace files may change under us, so they are
-/// never memory-mapped).
+/// Hashes a file by streaming it through one reused 8 MiB buffer, each chunk on all cores.
+/// Never memory-mapped: workspace files may change under us, and a mapped 100 GB object would
+/// count against the process's memory.
 pub fn hash_file(path: &Path, on_bytes: &mut dyn FnMut(u64)) -> io::Result<Hashed> {
     let mut file = File::open(path)?;
     hash_stream(&mut file, None, on_bytes)
-}
-
-/// Hashes an immutable file (a cache object or one of our temp files) through mmap, the
-/// fastest way BLAKE3 reads; never used on workspace files, which could be truncated under us.
-pub fn hash_immutable_file(path: &Path) -> io::Result<Hashed> {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update_mmap_rayon(path)?;
-    let size = std::fs::metadata(path)?.len();
-    Ok(Hashed { oid: Oid(*hasher.finalize().as_bytes()), size })
 }
 
 #[cfg(test)]
