@@ -67,27 +67,8 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
         }
     };
 
-    // Directory manifests name the files to keep: every one must be readable, from the cache
-    // or a remote, or nothing is deleted.
-    let manifests: Vec<Oid> =
-        kept_pointers.iter().filter(|p| p.kind == Kind::Dir && !cache.contains(&p.oid)).map(|p| p.oid).collect();
-    if !manifests.is_empty() {
-        let source = collect_remote.as_ref().or(default_remote.as_ref()).ok_or_else(|| {
-            crate::error::hinted(
-                format!("{} directory manifests to keep are not in the cache and no remote is set", manifests.len()),
-                "fetch them first with `mvc fetch` and the same revisions",
-            )
-        })?;
-        rt.block_on(transfer::fetch_manifests(source, &cache, &manifests, reporter))?;
-    }
-    let mut keep: HashSet<Oid> = HashSet::new();
-    for p in &kept_pointers {
-        keep.insert(p.oid);
-        if p.kind == Kind::Dir {
-            let manifest = crate::ops::load_manifest(repo, p, &p.path)?;
-            keep.extend(manifest.entries.iter().map(|e| e.oid));
-        }
-    }
+    let source = collect_remote.as_ref().or(default_remote.as_ref());
+    let keep = expand(repo, &kept_pointers, source, rt, reporter)?;
 
     let mut report = GcReport::default();
     let unreferenced: Vec<(Oid, u64)> = cache.objects()?.into_iter().filter(|(o, _)| !keep.contains(o)).collect();
@@ -111,13 +92,63 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
     }
 
     if let Some(remote) = collect_remote {
-        report.remote = rt.block_on(collect_on_remote(&remote, &keep, opts))?;
+        // Others pull from the remote: whatever any branch, remote branch or tag points at
+        // stays there, whatever the local scope.
+        let mut remote_keep = keep;
+        remote_keep.extend(expand(repo, &ref_tip_pointers(repo)?, Some(&remote), rt, reporter)?);
+        report.remote = rt.block_on(collect_on_remote(&remote, &remote_keep, opts))?;
         if !opts.dry_run && !report.remote.is_empty() {
             repo.stat_index().forget_remote(&remote.id);
         }
         report.remote_name = Some(remote.name);
     }
     Ok(report)
+}
+
+/// Every object `pointers` need: their oids, and for directories the files their manifests
+/// list. Manifests missing from the cache are fetched from `source`; one that cannot be read
+/// stops gc before anything is deleted.
+fn expand(
+    repo: &Repo,
+    pointers: &[Pointer],
+    source: Option<&crate::remote::Remote>,
+    rt: &tokio::runtime::Runtime,
+    reporter: &dyn Reporter,
+) -> Result<HashSet<Oid>> {
+    let cache = repo.cache();
+    let missing: Vec<Oid> =
+        pointers.iter().filter(|p| p.kind == Kind::Dir && !cache.contains(&p.oid)).map(|p| p.oid).collect();
+    if !missing.is_empty() {
+        let source = source.ok_or_else(|| {
+            crate::error::hinted(
+                format!("{} directory manifests to keep are not in the cache and no remote is set", missing.len()),
+                "fetch them first with `mvc fetch` and the same revisions",
+            )
+        })?;
+        rt.block_on(transfer::fetch_manifests(source, &cache, &missing, reporter))?;
+    }
+    let mut keep = HashSet::new();
+    for p in pointers {
+        keep.insert(p.oid);
+        if p.kind == Kind::Dir {
+            let manifest = crate::ops::load_manifest(repo, p, &p.path)?;
+            keep.extend(manifest.entries.iter().map(|e| e.oid));
+        }
+    }
+    Ok(keep)
+}
+
+/// The pointers at the tip of every ref: local and remote-tracking branches, and tags.
+fn ref_tip_pointers(repo: &Repo) -> Result<Vec<Pointer>> {
+    let mut out: BTreeMap<Oid, Pointer> = BTreeMap::new();
+    let mut visited = HashSet::new();
+    for reference in repo.git.references()?.flatten() {
+        let Ok(commit) = reference.peel_to_commit() else { continue };
+        for p in revs::pointers_in_commit(&repo.git, commit.id(), &|_| true, &mut visited)?.into_values() {
+            out.insert(p.oid, p);
+        }
+    }
+    Ok(out.into_values().collect())
 }
 
 /// The pointers whose objects stay: the workspace's, the selected revisions', and the last N

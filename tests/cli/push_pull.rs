@@ -332,3 +332,19 @@ fn push_refuses_when_data_is_in_neither_the_cache_nor_the_remote() {
     let run = env.mvc(&["push"]).fails();
     assert!(run.stderr.starts_with("error: 2 objects to push are not in the local cache"), "{}", run.stderr);
 }
+
+#[test]
+fn gc_on_the_remote_keeps_what_any_tag_or_branch_points_at() {
+    let server = S3Server::start();
+    let env = project(&server);
+    env.git(&["tag", "churn@v1.0.0"]);
+    s3(&env, &["push", "-q"]).ok();
+    let tagged_model = env.pointer_oid("model.bin");
+    env.write("model.bin", "version two");
+    env.mvc(&["commit", "-q", "-m", "v2"]).ok();
+    s3(&env, &["push", "-q"]).ok();
+    let json = s3(&env, &["gc", "--workspace", "-r", "origin", "--grace-days", "0", "--json"]).ok().json();
+    assert_eq!(json["remote_objects"].as_array().unwrap().len(), 0, "{json}");
+    let key = format!("project/blake3/{}/{}", &tagged_model[..2], &tagged_model[2..]);
+    assert!(server.object_file(&key).exists(), "the tagged version stays pullable");
+}
