@@ -27,10 +27,12 @@ pub struct Chart {
     pub series: Vec<Series>,
     /// Metrics left out or values skipped, for a note under the chart.
     pub notes: Vec<String>,
+    /// With `--by-date`: each x position's commit time, placing points in time.
+    pub times: Option<Vec<i64>>,
 }
 
-/// Collects `metrics` over `cols`.
-pub fn chart(repo: &Repo, cols: &[Column], metrics: &[String]) -> Result<Chart> {
+/// Collects `metrics` over `cols`; `by_date` spaces the points by commit time.
+pub fn chart(repo: &Repo, cols: &[Column], metrics: &[String], by_date: bool) -> Result<Chart> {
     let t = table(repo, cols, Section::Metrics)?;
     let labels: Vec<String> = cols.iter().map(|c| c.label.clone()).collect();
     let paths: std::collections::BTreeSet<&String> = t.rows.iter().map(|(_, p, _)| p).collect();
@@ -61,7 +63,16 @@ pub fn chart(repo: &Repo, cols: &[Column], metrics: &[String]) -> Result<Chart> 
             "list the recorded metrics with `mvc metrics show`",
         ));
     }
-    Ok(Chart { labels, series, notes })
+    let times = if by_date {
+        let times: Option<Vec<i64>> = cols.iter().map(|c| c.time).collect();
+        match times {
+            Some(t) => Some(t),
+            None => bail!("`--by-date` needs revisions: the workspace has no commit date"),
+        }
+    } else {
+        None
+    };
+    Ok(Chart { labels, series, notes, times })
 }
 
 const WIDTH: f64 = 760.0;
@@ -89,7 +100,12 @@ pub fn svg(chart: &Chart) -> String {
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let n = chart.labels.len().max(1);
-    let x = |i: usize| if n == 1 { LEFT + plot_w / 2.0 } else { LEFT + plot_w * i as f64 / (n - 1) as f64 };
+    let span = chart.times.as_ref().and_then(|t| Some((*t.iter().min()?, *t.iter().max()?))).filter(|(a, b)| b > a);
+    let x = |i: usize| match (span, &chart.times) {
+        (Some((first, last)), Some(t)) => LEFT + plot_w * (t[i] - first) as f64 / (last - first) as f64,
+        _ if n == 1 => LEFT + plot_w / 2.0,
+        _ => LEFT + plot_w * i as f64 / (n - 1) as f64,
+    };
     let y = |v: f64| TOP + plot_h * (1.0 - (v - lo) / (hi - lo));
 
     let mut out = format!(

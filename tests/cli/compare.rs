@@ -160,6 +160,8 @@ fn plots_write_a_valid_svg_with_one_path_per_metric() {
     let f1 = svg.lines().find(|l| l.contains("data-metric=\"f1\"")).unwrap();
     assert_eq!(f1.matches('M').count(), 2, "{f1}");
 
+    env.mvc(&["plots", "auc", "--versions", "churn", "--by-date", "-o", "dated.svg"]).ok();
+    assert_eq!(env.read("dated.svg").matches("<path class=\"series\"").count(), 1);
     env.mvc(&["plots", "auc", "--versions", "churn", "-o", "report.html"]).ok();
     let html = env.read("report.html");
     assert!(html.contains("<svg") && html.contains("<td>0.8</td>") && !html.contains("<script"));

@@ -24,6 +24,9 @@ pub struct PlotsArgs {
     /// Output file: `.svg` or `.html` (default: plots.html)
     #[arg(short, long, value_name = "FILE", default_value = "plots.html")]
     out: PathBuf,
+    /// Space the points by commit date instead of evenly by version
+    #[arg(long)]
+    by_date: bool,
     /// Open the result in the default viewer
     #[arg(long)]
     open: bool,
@@ -40,7 +43,7 @@ pub fn run(args: PlotsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         None => Selection::Refs(args.revs),
     };
     let cols = columns(&repo, &selection)?;
-    let chart = chart(&repo, &cols, &args.metrics)?;
+    let chart = chart(&repo, &cols, &args.metrics, args.by_date)?;
     let out = if args.out.is_absolute() { args.out.clone() } else { cwd.join(&args.out) };
     let text = match out.extension().and_then(|e| e.to_str()) {
         Some("svg") => svg(&chart),
