@@ -179,6 +179,18 @@ impl Cache {
         Ok(out)
     }
 
+    /// Removes temp files older than `age` from `tmp/`: leftovers of processes killed
+    /// mid-write (a live process's temp files are younger). Returns how many went.
+    pub fn remove_stale_temps(&self, age: std::time::Duration) -> usize {
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else { return 0 };
+        let cutoff = std::time::SystemTime::now() - age;
+        entries
+            .flatten()
+            .filter(|e| e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < cutoff))
+            .filter(|e| fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+
     /// Deletes an object (gc). Workspace hard links to it keep their data.
     pub fn remove(&self, oid: &Oid) -> Result<()> {
         let path = self.object_path(oid);

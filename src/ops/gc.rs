@@ -45,6 +45,8 @@ pub struct GcReport {
     pub remote: Vec<(Oid, u64)>,
     /// The remote collected, if any.
     pub remote_name: Option<String>,
+    /// Temp files left in the cache by killed processes, removed.
+    pub stale_temps: usize,
 }
 
 /// Runs `mvc gc`.
@@ -89,6 +91,10 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
         } else {
             report.kept_unconfirmed.push((oid, size));
         }
+    }
+
+    if !opts.dry_run {
+        report.stale_temps = cache.remove_stale_temps(Duration::from_secs(24 * 3600));
     }
 
     if let Some(remote) = collect_remote {

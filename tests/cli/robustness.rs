@@ -107,6 +107,15 @@ fn a_process_killed_mid_add_leaves_only_correct_objects() {
     env.mvc(&["add", "-q", "big.bin"]).ok();
     assert_eq!(env.pointer_oid("big.bin"), original.to_hex().to_string());
     env.mvc(&["status", "--check"]).ok();
+
+    // Temp files a killed process left behind are swept by gc once they are a day old.
+    let leftover = env.path(".mvc/cache/tmp/obj-left-by-a-crash");
+    std::fs::write(&leftover, "partial").unwrap();
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    std::fs::File::options().write(true).open(&leftover).unwrap().set_modified(two_days_ago).unwrap();
+    let json = env.mvc(&["gc", "--workspace", "--json"]).ok().json();
+    assert!(json["stale_temps"].as_u64().unwrap() >= 1, "{json}");
+    assert!(!leftover.exists());
 }
 
 #[test]

@@ -71,6 +71,7 @@ pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             "dry_run": args.dry_run, "local": list(&report.local), "local_bytes": total(&report.local),
             "kept_unconfirmed": list(&report.kept_unconfirmed),
             "remote": report.remote_name, "remote_objects": list(&report.remote), "remote_bytes": total(&report.remote),
+            "stale_temps": report.stale_temps,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -94,6 +95,9 @@ pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             count(report.remote.len() as u64, "object"),
             human_size(total(&report.remote))
         ));
+    }
+    if report.stale_temps > 0 {
+        ui.status(format!("removed {} left by interrupted runs", count(report.stale_temps as u64, "temp file")));
     }
     if !report.kept_unconfirmed.is_empty() {
         ui.warn(format!(
