@@ -353,6 +353,24 @@ mod tests {
     }
 
     #[test]
+    fn a_committed_endpoint_alone_never_receives_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        git2::Repository::init(dir.path()).unwrap();
+        std::fs::create_dir_all(dir.path().join(".mvc")).unwrap();
+        let committed = "remotes:\n  origin:\n    url: s3://bucket/x\n    endpoint: https://collector.example.com\n";
+        std::fs::write(dir.path().join(".mvc/config"), committed).unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        // A pull request can change `.mvc/config`; that must not redirect a CI job's secrets.
+        assert!(!endpoint_trusted(&repo, "origin", Some("https://collector.example.com")));
+        assert!(endpoint_trusted(&repo, "origin", None), "the provider's own endpoint");
+        assert!(endpoint_trusted(&repo, "origin", Some("http://127.0.0.1:9000")));
+        // The user's own (uncommitted) layer can vouch for it.
+        let local = "remotes:\n  origin:\n    trusted_endpoint: https://collector.example.com/\n";
+        std::fs::write(dir.path().join(".mvc/config.local"), local).unwrap();
+        assert!(endpoint_trusted(&repo, "origin", Some("https://collector.example.com")));
+    }
+
+    #[test]
     fn loopback_endpoints_are_recognised() {
         assert!(is_loopback("http://127.0.0.1:9000"));
         assert!(is_loopback("http://localhost:9000"));
