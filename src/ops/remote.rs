@@ -143,7 +143,15 @@ pub fn modify(repo: &Repo, name: &str, key: &str, value: Option<&str>, layer: La
                 Ok(())
             }
         }
-    })
+    })?;
+    // Whoever types an endpoint on this machine trusts it here; a clone that only receives
+    // it through the committed config does not (DESIGN §3.4).
+    if let (Some(endpoint), "endpoint") = (value, key) {
+        update(repo, Layer::Local, |map| {
+            config::set_dotted(map, &format!("remotes.{name}.trusted_endpoint"), Value::String(endpoint.to_string()))
+        })?;
+    }
+    Ok(())
 }
 
 /// `remote trust NAME`: allow credentials to be sent to the remote's current endpoint
