@@ -5,12 +5,13 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$repo_root/target}"
 if [[ "${MVC_DEBUG:-}" == 1 ]]; then
-    cargo build --quiet --manifest-path "$repo_root/Cargo.toml"
-    export PATH="$repo_root/target/debug:$PATH"
+    cargo build --quiet --manifest-path "$repo_root/Cargo.toml" --bin mvc
+    export PATH="$target/debug:$PATH"
 else
-    cargo build --release --quiet --manifest-path "$repo_root/Cargo.toml"
-    export PATH="$repo_root/target/release:$PATH"
+    cargo build --release --quiet --manifest-path "$repo_root/Cargo.toml" --bin mvc
+    export PATH="$target/release:$PATH"
 fi
 
 work="$(mktemp -d)"
