@@ -211,10 +211,10 @@ fn require_pushed(repo: &Repo, pointer: &Pointer, path: &str, rt: &tokio::runtim
 /// taken by someone else's push meanwhile is retried with the next counter.
 fn create_tag(repo: &Repo, tag: &TagName, commit: git2::Oid, message: &str, push: bool) -> Result<Created> {
     let tagger = crate::git::signature(&repo.git, "COMMITTER")?;
+    let object = repo.git.find_object(commit, None)?;
     let mut tag = tag.clone();
     for _attempt in 0..5 {
         let name = tag.format();
-        let object = repo.git.find_object(commit, None)?;
         repo.git.tag(&name, &object, &tagger, message, false).map_err(|e| {
             if e.code() == git2::ErrorCode::Exists {
                 anyhow::anyhow!("tag `{name}` already exists")
@@ -222,33 +222,25 @@ fn create_tag(repo: &Repo, tag: &TagName, commit: git2::Oid, message: &str, push
                 anyhow::anyhow!("creating tag `{name}`: {}", e.message())
             }
         })?;
+        let created = |pushed| Created {
+            tag: name.clone(),
+            commit: commit.to_string(),
+            version: None,
+            pushed,
+            declared_in: None,
+        };
         if !push {
-            return Ok(Created {
-                tag: name,
-                commit: commit.to_string(),
-                version: None,
-                pushed: false,
-                declared_in: None,
-            });
+            return Ok(created(false));
         }
         match push_tag(repo, &name)? {
-            PushOutcome::Pushed => {
-                return Ok(Created {
-                    tag: name,
-                    commit: commit.to_string(),
-                    version: None,
-                    pushed: true,
-                    declared_in: None,
-                });
-            }
-            PushOutcome::Rejected(why) if tag.counter > 0 => {
+            PushOutcome::Pushed => return Ok(created(true)),
+            PushOutcome::Rejected(_) if tag.counter > 0 => {
                 // Someone pushed the same counter first: drop ours, fetch theirs, count again.
                 let _ = repo.git.tag_delete(&name);
                 git(repo, &["fetch", "--quiet", "--tags", "origin"])?;
                 let records = registry::read_records(&repo.git)?;
                 let max = records.iter().filter(|r| r.tag.artifact == tag.artifact).map(|r| r.tag.counter).max();
                 tag.counter = max.unwrap_or(0) + 1;
-                let _ = why;
             }
             PushOutcome::Rejected(why) => bail!("pushing tag `{name}` was refused: {why}"),
         }
