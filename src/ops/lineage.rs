@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::ops::Artifact;
 use crate::ops::history::log;
 use crate::pointer::Pointer;
-use crate::registry::{self, RegistryRef};
+use crate::registry;
 use crate::repo::Repo;
 
 /// One artifact version in the graph.
@@ -40,7 +40,6 @@ pub struct Lineage {
 /// Builds the lineage of `target` (a registry reference or an artifact path in the workspace).
 pub fn lineage(repo: &Repo, target: &str, cwd: &std::path::Path) -> Result<Lineage> {
     let records = registry::read_records(&repo.git)?;
-    let declared = registry::declarations(&repo.root)?;
     let registered: BTreeMap<(String, String), String> = registry::state(&records)
         .into_iter()
         .flat_map(|(name, s)| {
@@ -52,18 +51,13 @@ pub fn lineage(repo: &Repo, target: &str, cwd: &std::path::Path) -> Result<Linea
                 .collect::<Vec<_>>()
         })
         .collect();
-    let (path, pointer, commit) = match RegistryRef::parse(target, false)
-        .filter(|r| declared.contains_key(r.name()) || records.iter().any(|t| t.tag.artifact == r.name()))
-    {
+    let (path, pointer, commit) = match crate::ops::registry::as_registry_ref(repo, cwd, target) {
         Some(r) => {
-            let resolved = registry::resolve_ref(&repo.git, &r)?;
-            let path = registry::artifact_path(&resolved, &declared).unwrap_or_default();
-            let at = crate::revs::artifacts_at(&repo.git, resolved.record.commit)?;
-            let pointer = at
-                .get(&path)
-                .cloned()
-                .ok_or_else(|| anyhow::anyhow!("`{path}` is not in {}", resolved.record.commit))?;
-            (path, pointer, Some(resolved.record.commit.to_string()))
+            let (commit, path) = crate::ops::registry::locate(repo, &r)?;
+            let at = crate::revs::artifacts_at(&repo.git, commit)?;
+            let pointer =
+                at.get(&path).cloned().ok_or_else(|| anyhow::anyhow!("`{path}` is not in commit {commit}"))?;
+            (path, pointer, Some(commit.to_string()))
         }
         None => {
             let rel = repo.relative(cwd, std::path::Path::new(target))?;
