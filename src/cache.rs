@@ -208,7 +208,9 @@ impl Cache {
 
     fn new_temp(&self) -> Result<(File, PathBuf)> {
         let dir = self.tmp_dir();
-        let make = || tempfile::Builder::new().prefix("obj-").tempfile_in(&dir);
+        // The writer's pid in the name lets the next command remove what a killed one left.
+        let prefix = format!("obj-{}-", std::process::id());
+        let make = || tempfile::Builder::new().prefix(&prefix).tempfile_in(&dir);
         // The directory is created only when missing: one syscall per object saved on adds of
         // many small files.
         let temp = match make() {
@@ -364,14 +366,11 @@ impl Cache {
         let fallback = [LinkMode::Copy];
         let modes = if exec && modes.iter().all(|m| m.shares_object()) { &fallback[..] } else { modes };
         let object = self.object_path(oid);
-        let dir = dest.parent().context("destination has no parent")?;
-        let name = dest.file_name().context("destination has no file name")?.to_string_lossy();
         let mut last_err = None;
         // A shared read-only object cannot carry an executable bit of its own, so executable
         // files always get a private copy.
         for &mode in modes.iter().filter(|m| !(exec && m.shares_object())) {
-            let temp = dir.join(format!(".{name}.mvc-tmp-{}", std::process::id()));
-            let _ = fs::remove_file(&temp);
+            let temp = crate::leftovers::temp_beside(dest);
             let made = match mode {
                 LinkMode::Reflink => reflink_copy::reflink(&object, &temp),
                 LinkMode::Copy => copy_file(&object, &temp),

@@ -1,6 +1,7 @@
-//! Layered configuration (DESIGN §3.4): built-in defaults < global < repo (`.mvc/config`) <
-//! local (`.mvc/config.local`) < environment (`MVC_*`) < flags. Values the repo config must
-//! not decide (the cache location) are read only from the user's own layers.
+//! Layered configuration (DESIGN §3.4): built-in defaults < global < repo (`.mvc/config`,
+//! committed) < per-clone (`<git dir>/mvc/config`) < environment (`MVC_*`) < flags. Values the
+//! committed config must not decide (the cache location) are read only from the user's own
+//! layers. Config files are read only as regular files, never through a symlink.
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,7 @@ pub enum Layer {
     Global,
     /// `.mvc/config`, committed.
     Repo,
-    /// `.mvc/config.local`, git-ignored.
+    /// `<git dir>/mvc/config`: this clone only, never committed (mode 0600).
     Local,
 }
 
@@ -61,22 +62,44 @@ pub fn global_path() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config").join("mvc").join("config"))
 }
 
-/// The path of one layer's file for the repo whose `.mvc` directory is `mvc_dir`.
-pub fn layer_path(layer: Layer, mvc_dir: &Path) -> Result<PathBuf> {
+/// The path of one layer's file for the repo at `root` whose per-clone directory is
+/// `private_dir` (`<git common dir>/mvc`).
+pub fn layer_path(layer: Layer, root: &Path, private_dir: &Path) -> Result<PathBuf> {
     match layer {
         Layer::Global => global_path().context("no HOME or XDG_CONFIG_HOME to find the global config in"),
-        Layer::Repo => Ok(mvc_dir.join("config")),
-        Layer::Local => Ok(mvc_dir.join("config.local")),
+        Layer::Repo => Ok(root.join(crate::repo::MVC_DIR).join("config")),
+        Layer::Local => Ok(private_dir.join("config")),
     }
 }
 
-/// Reads one config file into a map; a missing file is an empty map.
+/// Largest config file mvc reads.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads one config file into a map; a missing file is an empty map. A symlink is refused:
+/// a committed `.mvc/config` linking to a file of secrets must not be read (and then copied
+/// into the committed config by the next `config set`).
 pub fn read_layer(path: &Path) -> Result<Map<String, Value>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => bail!(crate::error::hinted(
+            format!("config `{}` is a symlink; mvc reads config files only as regular files", path.display()),
+            "replace the link with a regular file"
+        )),
         Err(e) => return Err(e).with_context(|| format!("reading config `{}`", path.display())),
     };
+    if !file.metadata().with_context(|| format!("reading config `{}`", path.display()))?.is_file() {
+        bail!("config `{}` is not a regular file", path.display());
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading config `{}`", path.display()))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        bail!("config `{}` is over the {MAX_CONFIG_BYTES} byte limit", path.display());
+    }
     if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Ok(Map::new());
     }
@@ -160,15 +183,14 @@ fn merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
 }
 
 impl Config {
-    /// Loads every layer for the repo rooted at `root`.
-    pub fn load(root: &Path) -> Result<Config> {
-        let mvc_dir = root.join(".mvc");
+    /// Loads every layer for the repo rooted at `root` with per-clone directory `private_dir`.
+    pub fn load(root: &Path, private_dir: &Path) -> Result<Config> {
         let global = match global_path() {
             Some(p) => read_layer(&p)?,
             None => Map::new(),
         };
-        let repo = read_layer(&mvc_dir.join("config"))?;
-        let local = read_layer(&mvc_dir.join("config.local"))?;
+        let repo = read_layer(&layer_path(Layer::Repo, root, private_dir)?)?;
+        let local = read_layer(&layer_path(Layer::Local, root, private_dir)?)?;
 
         // cache.dir from the committed config would let anyone's commit point our writes
         // anywhere on disk, so only the user's own layers may set it.
@@ -199,10 +221,10 @@ impl Config {
                 set_dotted(&mut merged, key, value)?;
             }
         }
-        Config::from_merged(root, merged)
+        Config::from_merged(root, private_dir, merged)
     }
 
-    fn from_merged(root: &Path, merged: Map<String, Value>) -> Result<Config> {
+    fn from_merged(root: &Path, private_dir: &Path, merged: Map<String, Value>) -> Result<Config> {
         let link = match get_dotted(&merged, "core.link") {
             None => vec![LinkMode::Reflink, LinkMode::Copy],
             Some(value) => {
@@ -244,7 +266,7 @@ impl Config {
             Some(v) => bail!("`core.remote` must be a remote name, got `{}`", crate::text::sanitize(&v.to_string())),
         };
         let cache_dir = match get_dotted(&merged, "cache.dir") {
-            None => root.join(".mvc").join("cache"),
+            None => private_dir.join("cache"),
             Some(Value::String(s)) => {
                 let p = PathBuf::from(s);
                 if p.is_absolute() { p } else { root.join(p) }
@@ -276,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join(".mvc")).unwrap();
         std::fs::write(dir.path().join(".mvc/config"), "cache:\n  dir: /tmp/evil\n").unwrap();
-        let config = Config::from_merged(dir.path(), {
+        let config = Config::from_merged(dir.path(), &dir.path().join(".git/mvc"), {
             let mut m = read_layer(&dir.path().join(".mvc/config")).unwrap();
             if let Some(Value::Object(c)) = m.get_mut("cache") {
                 c.remove("dir");
@@ -284,7 +306,7 @@ mod tests {
             m
         })
         .unwrap();
-        assert_eq!(config.cache_dir, dir.path().join(".mvc/cache"));
+        assert_eq!(config.cache_dir, dir.path().join(".git/mvc/cache"));
     }
 
     #[test]

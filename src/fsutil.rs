@@ -1,45 +1,40 @@
-//! Small filesystem helpers shared by the core: atomic writes beside a target and checks
-//! that a workspace path does not pass through a symlink.
+//! Small filesystem helpers shared by the core: atomic writes beside a target that never
+//! follow a symlink, and the check that a workspace path does not pass through one.
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-/// Writes `bytes` to `path` atomically: a temp file beside it, flushed, then renamed over it.
-/// A symlink at `path` is replaced, never followed.
+/// Writes `bytes` to `path` atomically: a temp file beside it (named for the leftover sweep,
+/// see [`crate::leftovers`]), flushed, then renamed over it. A symlink at `path` is replaced,
+/// never followed.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".mvc-tmp-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temp file beside `{}`", path.display()))?;
-    temp.write_all(bytes).with_context(|| format!("writing `{}`", path.display()))?;
-    temp.as_file().sync_all().with_context(|| format!("flushing `{}`", path.display()))?;
-    fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
-        .with_context(|| format!("setting the mode of `{}`", path.display()))?;
-    temp.persist(path).with_context(|| format!("writing `{}`", path.display()))?;
+    let temp = crate::leftovers::temp_beside(path);
+    let written = (|| -> std::io::Result<()> {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::set_permissions(&temp, fs::Permissions::from_mode(mode))?;
+        fs::rename(&temp, path)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("writing `{}`", path.display()));
+    }
     Ok(())
 }
 
 /// Refuses a workspace path `root/rel` if any directory between the root and it is a symlink
-/// (writing through one could land outside the repository).
+/// (writing through one could land outside the repository). See [`crate::paths::check_resolved`].
 pub fn check_no_symlinked_parent(root: &Path, rel: &Path) -> Result<()> {
-    let mut current = root.to_path_buf();
-    let components: Vec<_> = rel.components().collect();
-    for component in components.iter().take(components.len().saturating_sub(1)) {
-        current.push(component);
-        match fs::symlink_metadata(&current) {
-            Ok(m) if m.file_type().is_symlink() => {
-                bail!("`{}` is a symlink; mvc does not write through symlinked directories", current.display())
-            }
-            Ok(m) if !m.is_dir() => bail!("`{}` is not a directory", current.display()),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e).with_context(|| format!("reading `{}`", current.display())),
-        }
-    }
-    Ok(())
+    let rel = rel.to_str().with_context(|| format!("`{}` is not valid UTF-8", rel.display()))?;
+    crate::paths::check_resolved(root, rel)
 }

@@ -195,20 +195,34 @@ fn ignore_line(name: &str) -> String {
     format!("/{}", gitignore_escape(name))
 }
 
-/// Adds the artifact at `rel` to the `.gitignore` beside it; returns that `.gitignore`'s
-/// repo-relative path when it changed.
-pub fn ignore_artifact(root: &Path, rel: &str) -> Result<Option<String>> {
-    let (dir, name) = split_parent(rel);
-    let gitignore_rel = if dir.is_empty() { ".gitignore".to_string() } else { format!("{dir}/.gitignore") };
-    let path = root.join(&gitignore_rel);
-    let line = ignore_line(name);
-    let existing = match fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e).with_context(|| format!("reading `{}`", path.display())),
-    };
+/// Largest `.gitignore` mvc edits.
+const MAX_GITIGNORE_BYTES: u64 = 4 << 20;
+
+/// The `.gitignore` beside the artifact at `rel`, repo-relative.
+fn gitignore_of(rel: &str) -> String {
+    match split_parent(rel).0 {
+        "" => ".gitignore".to_string(),
+        dir => format!("{dir}/.gitignore"),
+    }
+}
+
+/// Reads a `.gitignore` in the work tree: never through a symlink (a committed link to
+/// `/proc/self/environ` would copy mvc's environment into a staged file).
+fn read_gitignore(root: &Path, rel: &str) -> Result<String> {
+    let bytes = crate::paths::read_workspace_file(root, rel, MAX_GITIGNORE_BYTES)?.unwrap_or_default();
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("`{rel}` is not valid UTF-8"))
+}
+
+/// Adds the artifact at `rel` to the `.gitignore` beside it. Returns that `.gitignore`'s
+/// repo-relative path when it needs staging: changed now, or (after an interrupted run)
+/// holding the line in the work tree but not in git's index.
+pub fn ignore_artifact(git: &git2::Repository, root: &Path, rel: &str) -> Result<Option<String>> {
+    crate::paths::check_artifact_rel(rel)?;
+    let gitignore_rel = gitignore_of(rel);
+    let line = ignore_line(split_parent(rel).1);
+    let existing = read_gitignore(root, &gitignore_rel)?;
     if existing.lines().any(|l| l == line) {
-        return Ok(None);
+        return Ok((!index_has_line(git, &gitignore_rel, &line)).then_some(gitignore_rel));
     }
     let mut text = existing;
     if !text.is_empty() && !text.ends_with('\n') {
@@ -216,18 +230,25 @@ pub fn ignore_artifact(root: &Path, rel: &str) -> Result<Option<String>> {
     }
     text.push_str(&line);
     text.push('\n');
-    crate::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    crate::fsutil::write_atomic(&root.join(&gitignore_rel), text.as_bytes(), 0o644)?;
     Ok(Some(gitignore_rel))
+}
+
+/// Whether the staged version of the file at `rel` has `line`.
+fn index_has_line(git: &git2::Repository, rel: &str, line: &str) -> bool {
+    let Ok(index) = git.index() else { return false };
+    let Some(entry) = index.get_path(Path::new(rel), 0) else { return false };
+    let Ok(blob) = git.find_blob(entry.id) else { return false };
+    String::from_utf8_lossy(blob.content()).lines().any(|l| l == line)
 }
 
 /// Removes the artifact's line from the `.gitignore` beside it; returns that file's
 /// repo-relative path when it changed.
 pub fn unignore_artifact(root: &Path, rel: &str) -> Result<Option<String>> {
-    let (dir, name) = split_parent(rel);
-    let gitignore_rel = if dir.is_empty() { ".gitignore".to_string() } else { format!("{dir}/.gitignore") };
-    let path = root.join(&gitignore_rel);
-    let Ok(existing) = fs::read_to_string(&path) else { return Ok(None) };
-    let line = ignore_line(name);
+    crate::paths::check_artifact_rel(rel)?;
+    let gitignore_rel = gitignore_of(rel);
+    let existing = read_gitignore(root, &gitignore_rel)?;
+    let line = ignore_line(split_parent(rel).1);
     if !existing.lines().any(|l| l == line) {
         return Ok(None);
     }
@@ -236,7 +257,7 @@ pub fn unignore_artifact(root: &Path, rel: &str) -> Result<Option<String>> {
     if !text.is_empty() {
         text.push('\n');
     }
-    crate::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    crate::fsutil::write_atomic(&root.join(&gitignore_rel), text.as_bytes(), 0o644)?;
     Ok(Some(gitignore_rel))
 }
 

@@ -1,7 +1,11 @@
 //! mvc (model version control): versions large model and data files next to code in git.
 //!
 //! Code map (one line each; see docs/architecture.md for the bird's-eye view):
-//! - [`repo`]: find the project root, resolve user paths safely, the repo lock.
+//! - [`repo`]: find the project root and its per-clone directory, resolve user paths, the lock.
+//! - [`paths`]: the one check of which paths mvc may touch (artifacts, manifests, sources).
+//! - [`migrate`]: moves an old clone's `.mvc/{cache,state,…}` into the git directory once.
+//! - [`leftovers`]: temp files of killed processes, removed by the next locked command.
+//! - [`notices`]: warnings the core queues for the CLI to print.
 //! - [`config`]: layered YAML configuration.
 //! - [`hash`]: `Oid` and streaming BLAKE3 on all cores.
 //! - [`cache`]: the content-addressed object store and workspace links.
@@ -19,11 +23,13 @@
 //! - [`registry`]: registry names, versions, tags and the state they add up to.
 //! - [`meta`]: metadata captured into pointers (params, metrics, deps, environment).
 //!
-//! Files on disk and their owners:
-//! - `.mvc/config`, `.mvc/config.local`, `~/.config/mvc/config` -> [`config`]
-//! - `.mvc/cache/blake3/xx/…`, `.mvc/cache/tmp/` -> [`cache`]
-//! - `.mvc/state/index.redb` -> [`state`]
-//! - `.mvc/lock` -> [`repo`]
+//! Files on disk and their owners (`.git/mvc/` is the git common dir's `mvc/`: per clone,
+//! out of reach of commits and `git clean`):
+//! - `.mvc/config` (committed), `.git/mvc/config` (per clone), `~/.config/mvc/config` -> [`config`]
+//! - `.git/mvc/cache/blake3/xx/…`, `.git/mvc/cache/tmp/` -> [`cache`]
+//! - `.git/mvc/state/index.redb` -> [`state`]; `.git/mvc/state/partial.json` -> [`partial`]
+//! - `.git/mvc/state/writing` (temp-file journal) -> [`leftovers`]
+//! - `.git/mvc/lock` -> [`repo`]
 //! - `<artifact>.mvc` -> [`pointer`]; `.gitignore` lines -> [`git`]
 
 pub mod cache;
@@ -32,10 +38,14 @@ pub mod error;
 pub mod fsutil;
 pub mod git;
 pub mod hash;
+pub mod leftovers;
 pub mod manifest;
 pub mod meta;
+pub mod migrate;
+pub mod notices;
 pub mod ops;
 pub mod partial;
+pub mod paths;
 pub mod pointer;
 pub mod progress;
 pub mod registry;

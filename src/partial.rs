@@ -1,4 +1,4 @@
-//! Partially checked-out directories (`.mvc/state/partial.json`): after `mvc pull data/sub`,
+//! Partially checked-out directories (`<git dir>/mvc/state/partial.json`): after `mvc pull data/sub`,
 //! the rest of `data` is absent on purpose. Status reports those files as not pulled, and
 //! `commit` carries them over instead of recording them as deleted. Kept in a small file
 //! written under the repo lock, not in the stat index, because losing it would lose data.
@@ -17,9 +17,9 @@ pub struct Partial {
 }
 
 impl Partial {
-    /// Loads the record (empty if there is none).
-    pub fn load(mvc_dir: &Path) -> Result<Partial> {
-        let path = mvc_dir.join("state").join("partial.json");
+    /// Loads the record from the state directory (empty if there is none).
+    pub fn load(state_dir: &Path) -> Result<Partial> {
+        let path = state_dir.join("partial.json");
         let entries = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| format!("reading `{}`", path.display()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),

@@ -1,19 +1,33 @@
-//! Finding the project (the git work tree root holding `.mvc/`), turning user paths into
-//! repo-relative ones safely, and the repository lock (`.mvc/lock`).
+//! Finding the project (the git work tree root holding `.mvc/`), its per-clone directory
+//! (`<git common dir>/mvc/`: cache, state, lock, per-clone config; DESIGN §2), turning user
+//! paths into repo-relative ones safely, and the repository lock.
+//!
+//! Committed things live in the work tree and arrive with other people's commits; everything
+//! mvc remembers for this clone lives in the git directory, where no commit can plant a file
+//! or a symlink and `git clean -fdx` cannot wipe it.
 
+use std::cell::OnceCell;
 use std::fs::{self, File};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use crate::cache::Cache;
-use crate::config::Config;
+use crate::config::{Config, Layer};
+use crate::error::hinted;
 use crate::state::StatIndex;
 
-/// Name of the per-repo directory.
+/// Name of the committed per-project directory in the work tree.
 pub const MVC_DIR: &str = ".mvc";
+
+/// Name of the per-clone directory inside the git common dir.
+pub const PRIVATE_DIR: &str = "mvc";
+
+/// The only entries a work tree `.mvc/` may hold; anything else is ignored with a warning.
+pub const COMMITTED_FILES: [&str; 2] = ["config", ".gitignore"];
 
 /// How long a second writer waits for the lock before giving up.
 pub const LOCK_WAIT: Duration = Duration::from_secs(3);
@@ -44,11 +58,20 @@ pub struct Repo {
     pub config: Config,
     /// The git repository.
     pub git: git2::Repository,
+    private_dir: PathBuf,
+    index: OnceCell<StatIndex>,
 }
 
 /// A held repository lock; released on drop.
 pub struct RepoLock {
     _file: File,
+}
+
+impl Drop for RepoLock {
+    fn drop(&mut self) {
+        // The command finished: its workspace temp files were renamed or removed.
+        crate::leftovers::end_journal();
+    }
 }
 
 /// Finds the git work tree containing `cwd`.
@@ -60,22 +83,84 @@ pub fn discover_git(cwd: &Path) -> Result<git2::Repository> {
     Ok(git)
 }
 
+/// `<git common dir>/mvc`, created (mode 0700) if missing. Refuses a symlink there: mvc's own
+/// files are never reached through a link.
+pub fn private_dir_of(git: &git2::Repository) -> Result<PathBuf> {
+    let common = fs::canonicalize(git.commondir())
+        .with_context(|| format!("resolving the git directory `{}`", git.commondir().display()))?;
+    let dir = common.join(PRIVATE_DIR);
+    ensure_real_dir(&dir)?;
+    Ok(dir)
+}
+
+/// Creates `dir` if missing (mode 0700) and refuses it if it is a symlink or not a directory.
+pub fn ensure_real_dir(dir: &Path) -> Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => bail!(hinted(
+            format!("`{}` is a symlink; mvc keeps its own files only in a real directory", dir.display()),
+            "remove the link (and move its target's content there if you want to keep it)"
+        )),
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => bail!("`{}` is not a directory", dir.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use std::os::unix::fs::DirBuilderExt;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("creating `{}`", dir.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading `{}`", dir.display())),
+    }
+}
+
 impl Repo {
     /// Opens the project whose work tree contains `cwd`.
     pub fn open(cwd: &Path) -> Result<Repo> {
         let git = discover_git(cwd)?;
         let workdir = git.workdir().expect("checked non-bare").to_path_buf();
         let root = fs::canonicalize(&workdir).with_context(|| format!("resolving `{}`", workdir.display()))?;
-        if !root.join(MVC_DIR).is_dir() {
-            bail!(NotInitialized(root));
+        let mvc = root.join(MVC_DIR);
+        match fs::symlink_metadata(&mvc) {
+            Ok(m) if m.file_type().is_symlink() => bail!(hinted(
+                format!("`{}` is a symlink; mvc refuses to follow it", mvc.display()),
+                "a commit can carry a symlink: replace it with a real `.mvc` directory (`mvc init`)"
+            )),
+            Ok(m) if m.is_dir() => {}
+            _ => bail!(NotInitialized(root)),
         }
-        let config = Config::load(&root)?;
-        Ok(Repo { root, config, git })
+        let private_dir = private_dir_of(&git)?;
+        for notice in crate::migrate::old_layout(&git, &root, &private_dir)?.into_iter().chain(stray_files_notice(&mvc)) {
+            crate::notices::warn(notice);
+        }
+        crate::leftovers::exclude_temp_names(&git);
+        let config = Config::load(&root, &private_dir)?;
+        Ok(Repo { root, config, git, private_dir, index: OnceCell::new() })
     }
 
-    /// `.mvc/` of this project.
+    /// `.mvc/` of this project (committed: config and its `.gitignore`).
     pub fn mvc_dir(&self) -> PathBuf {
         self.root.join(MVC_DIR)
+    }
+
+    /// `<git common dir>/mvc/`: everything this clone keeps for itself.
+    pub fn private_dir(&self) -> &Path {
+        &self.private_dir
+    }
+
+    /// `<git common dir>/mvc/state/`: the stat index, partial checkouts.
+    pub fn state_dir(&self) -> PathBuf {
+        self.private_dir.join("state")
+    }
+
+    /// Where corrupt cache objects are moved by `fsck --repair`.
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.private_dir.join("quarantine")
+    }
+
+    /// The file of one config layer.
+    pub fn layer_path(&self, layer: Layer) -> Result<PathBuf> {
+        crate::config::layer_path(layer, &self.root, &self.private_dir)
     }
 
     /// The object cache.
@@ -83,9 +168,9 @@ impl Repo {
         Cache::new(self.config.cache_dir.clone())
     }
 
-    /// The stat index.
-    pub fn stat_index(&self) -> StatIndex {
-        StatIndex::open(&self.mvc_dir().join("state"))
+    /// The stat index, opened once per command and shared by everything in it.
+    pub fn stat_index(&self) -> &StatIndex {
+        self.index.get_or_init(|| StatIndex::open(&self.state_dir()))
     }
 
     /// Absolute workspace path of a repo-relative path.
@@ -95,7 +180,7 @@ impl Repo {
 
     /// Turns a path the user typed (relative to `cwd`, or absolute) into a `/`-separated path
     /// relative to the repo root. Refuses paths outside the repo, inside `.git` or `.mvc`,
-    /// or passing through a symlinked directory.
+    /// or passing through a symlinked directory. The root itself is the empty string.
     pub fn relative(&self, cwd: &Path, user: &Path) -> Result<String> {
         let joined = if user.is_absolute() { user.to_path_buf() } else { cwd.join(user) };
         let mut normal = PathBuf::new();
@@ -116,26 +201,49 @@ impl Repo {
             let s = c.as_os_str().to_str().with_context(|| format!("`{}` is not valid UTF-8", user.display()))?;
             parts.push(s.to_string());
         }
-        if let Some(first) = parts.first()
-            && (first == ".git" || first == MVC_DIR)
-        {
-            bail!("`{}` is inside `{first}`, which mvc does not track", user.display());
+        let rel = parts.join("/");
+        if !rel.is_empty() {
+            crate::paths::check_workspace_rel(&rel).map_err(|e| crate::paths::BadPath {
+                path: crate::text::sanitize(&user.display().to_string()),
+                why: e.why,
+            })?;
         }
-        if parts.iter().any(|p| p == ".git") {
-            bail!("`{}` is inside a `.git` directory, which mvc does not track", user.display());
-        }
-        crate::fsutil::check_no_symlinked_parent(&self.root, rel)?;
-        Ok(parts.join("/"))
+        crate::paths::check_resolved(&self.root, &rel)?;
+        Ok(rel)
     }
 
-    /// Takes the repository lock for a command that writes, waiting up to [`LOCK_WAIT`].
+    /// Takes the repository lock for a command that writes, waiting up to [`LOCK_WAIT`], then
+    /// removes what killed mvc processes left behind (temp files in the cache and workspace).
     pub fn lock(&self, command: &str) -> Result<RepoLock> {
-        lock_dir(&self.mvc_dir(), command, LOCK_WAIT)
+        let lock = lock_dir(&self.private_dir, command, LOCK_WAIT)?;
+        crate::leftovers::sweep(&self.state_dir(), &self.cache());
+        crate::leftovers::start_journal(&self.state_dir());
+        Ok(lock)
     }
 }
 
+/// A warning naming anything in the work tree's `.mvc/` besides `config` and `.gitignore`:
+/// such files come from a commit (or an old mvc) and are never read.
+fn stray_files_notice(mvc: &Path) -> Option<String> {
+    let mut strays: Vec<String> = fs::read_dir(mvc)
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !COMMITTED_FILES.contains(&n.as_str()))
+        .map(|n| format!("`.mvc/{}`", crate::text::sanitize(&n)))
+        .collect();
+    if strays.is_empty() {
+        return None;
+    }
+    strays.sort();
+    Some(format!(
+        "ignoring {} in the work tree's `.mvc/` (only `config` and `.gitignore` belong there; this clone's own files live in `.git/mvc/`)",
+        strays.join(", ")
+    ))
+}
+
 /// Takes `dir/lock`, recording our pid and command in it so a waiting process can say who
-/// holds it.
+/// holds it. The lock file is opened without following symlinks.
 pub fn lock_dir(dir: &Path, command: &str, wait: Duration) -> Result<RepoLock> {
     let path = dir.join("lock");
     let mut file = fs::OpenOptions::new()
@@ -143,6 +251,8 @@ pub fn lock_dir(dir: &Path, command: &str, wait: Duration) -> Result<RepoLock> {
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("opening the lock file `{}`", path.display()))?;
     let started = Instant::now();
@@ -154,7 +264,7 @@ pub fn lock_dir(dir: &Path, command: &str, wait: Duration) -> Result<RepoLock> {
             }
             Err(fs::TryLockError::WouldBlock) => {
                 let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
+                let _ = file.take(200).read_to_string(&mut holder);
                 let holder = crate::text::sanitize(holder.trim());
                 bail!(LockBusy { holder: if holder.is_empty() { "unknown process".into() } else { holder } });
             }

@@ -1,11 +1,13 @@
-//! The stat index (`.mvc/state/index.redb`): workspace path -> (size, mtime, inode, oid), so a
-//! file whose metadata has not changed is never read again. Racily-clean entries follow git's
-//! rule, and a busy or damaged index is a cache miss, never a failure.
+//! The stat index (`<git dir>/mvc/state/index.redb`): workspace path -> (size, mtime, inode,
+//! oid), so a file whose metadata has not changed is never read again. Racily-clean entries
+//! follow git's rule. Every mvc process may open it at once (redb's multi-writer mode):
+//! readers never wait, a busy write is skipped, and an unusable index is a cache miss with a
+//! warning, never a failure.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{ConcurrencyMode, Database, ReadableDatabase, TableDefinition};
 
 use crate::cache::FileStamp;
 use crate::hash::Oid;
@@ -15,8 +17,12 @@ const STAT: TableDefinition<&str, &[u8]> = TableDefinition::new("stat");
 /// Objects known to be on a remote: key = 8 bytes naming the remote, then the 32-byte oid.
 const PRESENT: TableDefinition<&[u8], ()> = TableDefinition::new("present");
 
-/// How long to wait for another process's index transaction before treating it as a miss.
+/// How long a write waits for another process's write transaction before skipping (the
+/// index is only a cache: a skipped write costs a re-hash later).
 const BUSY_WAIT: Duration = Duration::from_millis(300);
+
+/// Memory redb may use for its page cache (its default is 1 GiB).
+const PAGE_CACHE_BYTES: usize = 32 << 20;
 
 /// size, mtime, ctime, inode, recorded-at, oid.
 const ENTRY_LEN: usize = 8 * 5 + 32;
@@ -40,21 +46,53 @@ pub struct StatIndex {
 }
 
 impl StatIndex {
-    /// Opens (or creates) the index in `state_dir`, waiting briefly if another process has it.
+    /// Opens (or creates) the index in `state_dir`, shared with any other mvc process. The
+    /// file is opened without following a symlink. When it cannot be used at all, the
+    /// command goes on without it (everything is re-hashed) and the user is told why.
     pub fn open(state_dir: &Path) -> StatIndex {
-        let _ = std::fs::create_dir_all(state_dir);
         let path = state_dir.join("index.redb");
-        let started = std::time::Instant::now();
-        let db = loop {
-            match Database::create(&path) {
-                Ok(db) => break Some(db),
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) if started.elapsed() < BUSY_WAIT => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(_) => break None,
+        let opened = crate::repo::ensure_real_dir(state_dir).map_err(|e| format!("{e:#}")).and_then(|()| {
+            use std::os::unix::fs::OpenOptionsExt;
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)
+                .map_err(|e| e.to_string())?;
+            let backend = redb::backends::FileBackend::new(file).map_err(|e| e.to_string())?;
+            Database::builder()
+                .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+                .set_cache_size(PAGE_CACHE_BYTES)
+                .create_with_backend(backend)
+                .map_err(|e| e.to_string())
+        });
+        let db = match opened {
+            Ok(db) => Some(db),
+            Err(why) => {
+                crate::notices::warn(format!(
+                    "the stat index `{}` is unavailable ({why}); every file will be re-hashed",
+                    path.display()
+                ));
+                None
             }
         };
         StatIndex { db, dir: state_dir.to_path_buf() }
+    }
+
+    /// A write transaction, waiting up to [`BUSY_WAIT`] for another process's to end.
+    fn begin_write(db: &Database) -> Option<redb::WriteTransaction> {
+        let started = std::time::Instant::now();
+        loop {
+            match db.try_begin_write() {
+                Ok(txn) => return Some(txn),
+                Err(redb::TransactionError::WouldBlock) if started.elapsed() < BUSY_WAIT => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(_) => return None,
+            }
+        }
     }
 
     /// An index that remembers nothing (for read-only inspection of other revisions).
@@ -65,13 +103,22 @@ impl StatIndex {
     /// The current filesystem time, read as the mtime of a file we touch: comparing it with
     /// file mtimes uses the filesystem's own clock and granularity, as git does with its index.
     pub fn now_on_fs(&self) -> i64 {
+        use std::os::unix::fs::OpenOptionsExt;
         let marker = self.dir.join("clock");
         let fallback =
             || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
-        if self.db.is_none() || std::fs::write(&marker, b"").is_err() {
+        if self.db.is_none() {
             return fallback();
         }
-        std::fs::metadata(&marker).map_or_else(|_| fallback(), |m| FileStamp::of(&m).mtime_ns)
+        // Opened without following a symlink, and truncated only as the regular file it is.
+        let touched = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&marker)
+            .and_then(|f| f.metadata());
+        touched.map_or_else(|_| fallback(), |m| FileStamp::of(&m).mtime_ns)
     }
 
     /// The remembered oid of the file at `rel` if its metadata still matches and the entry is
@@ -109,7 +156,7 @@ impl StatIndex {
             return;
         }
         let write = || -> Result<(), redb::Error> {
-            let mut txn = db.begin_write()?;
+            let Some(mut txn) = Self::begin_write(db) else { return Ok(()) };
             // The index is rebuilt by re-hashing if lost, so it does not need its own fsync.
             let _ = txn.set_durability(redb::Durability::None);
             {
@@ -128,7 +175,7 @@ impl StatIndex {
     pub fn forget_prefix(&self, rel: &str) {
         let Some(db) = self.db.as_ref() else { return };
         let forget = || -> Result<(), redb::Error> {
-            let txn = db.begin_write()?;
+            let Some(txn) = Self::begin_write(db) else { return Ok(()) };
             {
                 let mut table = txn.open_table(STAT)?;
                 let prefix = format!("{rel}/");
@@ -177,7 +224,7 @@ impl StatIndex {
         }
         let prefix = remote_prefix(remote_id);
         let write = || -> Result<(), redb::Error> {
-            let mut txn = db.begin_write()?;
+            let Some(mut txn) = Self::begin_write(db) else { return Ok(()) };
             let _ = txn.set_durability(redb::Durability::None);
             {
                 let mut table = txn.open_table(PRESENT)?;
@@ -199,7 +246,7 @@ impl StatIndex {
         let Some(db) = self.db.as_ref() else { return };
         let prefix = remote_prefix(remote_id);
         let forget = || -> Result<(), redb::Error> {
-            let txn = db.begin_write()?;
+            let Some(txn) = Self::begin_write(db) else { return Ok(()) };
             {
                 let mut table = txn.open_table(PRESENT)?;
                 table.retain(|k, _| !k.starts_with(&prefix))?;
@@ -259,15 +306,29 @@ mod tests {
     }
 
     #[test]
-    fn busy_index_is_a_miss_not_a_failure() {
+    fn two_handles_share_the_index() {
         let dir = tempfile::tempdir().unwrap();
         let first = StatIndex::open(dir.path());
         first.record(&[("a".into(), Entry { stamp: stamp(1), recorded_ns: 2, oid: Oid::of_bytes(b"") })]);
+        // A second command running at the same time reads and writes the same index.
         let second = StatIndex::open(dir.path());
-        // Whether or not redb lets the second handle in, using it never fails.
-        let _ = second.lookup("a", &stamp(1));
-        second.record(&[("b".into(), Entry { stamp: stamp(1), recorded_ns: 2, oid: Oid::of_bytes(b"") })]);
-        assert_eq!(first.lookup("a", &stamp(1)), Some(Oid::of_bytes(b"")));
+        assert!(second.db.is_some(), "a second handle is never shut out");
+        assert_eq!(second.lookup("a", &stamp(1)), Some(Oid::of_bytes(b"")));
+        second.record(&[("b".into(), Entry { stamp: stamp(1), recorded_ns: 2, oid: Oid::of_bytes(b"x") })]);
+        assert_eq!(first.lookup("b", &stamp(1)), Some(Oid::of_bytes(b"x")));
+    }
+
+    #[test]
+    fn a_symlinked_index_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("bashrc");
+        std::fs::write(&target, "keep me").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("index.redb")).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("clock")).unwrap();
+        let index = StatIndex::open(dir.path());
+        assert!(index.db.is_none());
+        let _ = index.now_on_fs();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
     }
 
     #[test]

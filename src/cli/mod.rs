@@ -57,7 +57,11 @@ pub fn main() -> ExitCode {
     };
     let json = cli.command.wants_json();
     let ui = Ui::new(cli.quiet, json);
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(cli.command, &cwd, &ui))) {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(cli.command, &cwd, &ui)));
+    for notice in mvc::notices::drain() {
+        ui.warn(mvc::text::sanitize(&notice));
+    }
+    match outcome {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => report_error(&ui, &err),
         Err(_) => ExitCode::from(255),

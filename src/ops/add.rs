@@ -79,7 +79,7 @@ pub fn add(repo: &Repo, opts: &AddOptions, reporter: &dyn Reporter) -> Result<Ad
         let stored = store_artifact(repo, &index, rel, &opts.meta, &opts.cwd, reporter)?;
         to_stage.push(format!("{rel}{}", crate::pointer::SUFFIX));
         // Only a `.gitignore` we changed is staged, so the user's own edits to it stay theirs.
-        if let Some(gitignore) = crate::git::ignore_artifact(&repo.root, rel)?
+        if let Some(gitignore) = crate::git::ignore_artifact(&repo.git, &repo.root, rel)?
             && !to_stage.contains(&gitignore)
         {
             to_stage.push(gitignore);
@@ -182,7 +182,7 @@ pub(crate) fn store_artifact(
                 .collect();
             let carried = carry_over_unpulled(repo, &artifact, previous.as_ref(), &mut entries)?;
             let manifest = Manifest::new(entries).with_context(|| format!("cannot track `{rel}`"))?;
-            let mut partial = crate::partial::Partial::load(&repo.mvc_dir())?;
+            let mut partial = crate::partial::Partial::load(&repo.state_dir())?;
             partial.set(rel, carried.then(|| manifest.oid()))?;
             let oid = cache.insert_bytes(&manifest.to_bytes(), &mut batch)?;
             (oid, manifest.total_size(), Some(manifest.entries.len() as u64))
@@ -211,7 +211,7 @@ fn carry_over_unpulled(
     entries: &mut Vec<manifest::Entry>,
 ) -> Result<bool> {
     let Some(previous) = previous.filter(|p| p.kind == Kind::Dir) else { return Ok(false) };
-    let partial = crate::partial::Partial::load(&repo.mvc_dir())?;
+    let partial = crate::partial::Partial::load(&repo.state_dir())?;
     if partial.get(&artifact.rel) != Some(previous.oid) {
         return Ok(false);
     }

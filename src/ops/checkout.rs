@@ -180,7 +180,7 @@ fn checkout_dir(
     }
     let existed = abs.is_dir();
     let mut manifest = load_manifest(repo, pointer, &artifact.pointer_rel)?;
-    let mut partial = crate::partial::Partial::load(&repo.mvc_dir())?;
+    let mut partial = crate::partial::Partial::load(&repo.state_dir())?;
     let inside = |path: &str| subpath.is_none_or(|s| path == s || path.starts_with(&format!("{s}/")));
     let total = manifest.entries.len();
     manifest.entries.retain(|e| inside(&e.path));

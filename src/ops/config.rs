@@ -41,7 +41,7 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
         ));
     }
     let _lock = repo.lock("config")?;
-    let path = config::layer_path(layer, &repo.mvc_dir())?;
+    let path = repo.layer_path(layer)?;
     let mut map = config::read_layer(&path)?;
     match value {
         Some(raw) => config::set_dotted(&mut map, key, config::parse_cli_value(raw))?,
@@ -55,7 +55,7 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
     config::write_layer(&path, &map, layer == Layer::Local)?;
     // Re-load everything so an invalid value is refused now, and the file put back as it was,
     // rather than breaking every later command.
-    if let Err(e) = config::Config::load(&repo.root) {
+    if let Err(e) = config::Config::load(&repo.root, repo.private_dir()) {
         let mode = if layer == Layer::Local { 0o600 } else { 0o644 };
         match &previous {
             Some(bytes) => crate::fsutil::write_atomic(&path, bytes, mode)?,

@@ -105,7 +105,7 @@ pub fn fsck(
     }
 
     if opts.repair && !corrupt.is_empty() {
-        let quarantine = repo.mvc_dir().join("quarantine");
+        let quarantine = repo.quarantine_dir();
         std::fs::create_dir_all(&quarantine).with_context(|| format!("creating `{}`", quarantine.display()))?;
         for oid in &corrupt {
             let to = quarantine.join(oid.to_hex());

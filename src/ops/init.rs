@@ -24,7 +24,9 @@ pub struct InitReport {
 }
 
 const CONFIG: &str = "# mvc configuration (see `mvc config --help`); committed, so never put secrets here\ncore:\n  link: [reflink, copy]\n";
-const GITIGNORE: &str = "/cache/\n/state/\n/quarantine/\n/lock\n/config.local\n/tmp/\n";
+/// Only `config` and this file belong in `.mvc/` (DESIGN §2); everything else stays out of
+/// commits.
+const GITIGNORE: &str = "/*\n!/config\n!/.gitignore\n";
 
 /// Runs `mvc init`.
 pub fn init(opts: &InitOptions) -> Result<InitReport> {

@@ -42,7 +42,7 @@ fn update(
     layer: Layer,
     change: impl FnOnce(&mut serde_json::Map<String, Value>) -> Result<()>,
 ) -> Result<()> {
-    let path = config::layer_path(layer, &repo.mvc_dir())?;
+    let path = repo.layer_path(layer)?;
     let mut map = config::read_layer(&path)?;
     change(&mut map)?;
     config::write_layer(&path, &map, layer == Layer::Local)

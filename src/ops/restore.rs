@@ -103,7 +103,7 @@ fn restore_one(
         ));
     }
     crate::fsutil::write_atomic(&pointer_abs, pointer_bytes, 0o644)?;
-    crate::git::ignore_artifact(&repo.root, &artifact.rel)?;
+    crate::git::ignore_artifact(&repo.git, &repo.root, &artifact.rel)?;
     checkout_one(repo, index, artifact, None, force, reporter)
 }
 

@@ -154,7 +154,7 @@ pub(crate) fn artifact_status(
                         Some(_) => {}
                     }
                 }
-                let partial = crate::partial::Partial::load(&repo.mvc_dir())?.get(&artifact.rel) == Some(pointer.oid);
+                let partial = crate::partial::Partial::load(&repo.state_dir())?.get(&artifact.rel) == Some(pointer.oid);
                 for path in recorded.keys() {
                     if !current.contains_key(path) {
                         let list = if partial { &mut changes.not_pulled } else { &mut changes.deleted };

@@ -62,15 +62,19 @@ pub(crate) fn unprotect_path(repo: &Repo, rel: &str) -> Result<u64> {
 
 /// Copies the bytes a link points at to a temp file beside it, then renames over the link.
 fn private_copy(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let exec = fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
-    let dir = path.parent().context("file has no parent directory")?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".mvc-tmp-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temp file beside `{}`", path.display()))?;
-    let mut src = fs::File::open(path).with_context(|| format!("reading `{}`", path.display()))?;
-    std::io::copy(&mut src, &mut temp).with_context(|| format!("copying `{}`", path.display()))?;
-    fs::set_permissions(temp.path(), fs::Permissions::from_mode(if exec { 0o755 } else { 0o644 }))?;
-    temp.persist(path).with_context(|| format!("replacing `{}`", path.display()))?;
+    let temp = crate::leftovers::temp_beside(path);
+    let copied = (|| -> std::io::Result<()> {
+        let mut dst = fs::OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_NOFOLLOW).open(&temp)?;
+        let mut src = fs::File::open(path)?;
+        std::io::copy(&mut src, &mut dst)?;
+        fs::set_permissions(&temp, fs::Permissions::from_mode(if exec { 0o755 } else { 0o644 }))?;
+        fs::rename(&temp, path)
+    })();
+    if let Err(e) = copied {
+        let _ = fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("replacing `{}` with a private copy", path.display()));
+    }
     Ok(())
 }

@@ -119,7 +119,7 @@ pub fn endpoint_trusted(repo: &Repo, name: &str, endpoint: Option<&str>) -> bool
         return true;
     }
     for layer in [Layer::Local, Layer::Global] {
-        let Ok(path) = config::layer_path(layer, &repo.mvc_dir()) else { continue };
+        let Ok(path) = repo.layer_path(layer) else { continue };
         let Ok(map) = config::read_layer(&path) else { continue };
         for key in ["endpoint", "trusted_endpoint"] {
             if let Some(Value::String(v)) = config::get_dotted(&map, &format!("remotes.{name}.{key}"))
@@ -366,7 +366,7 @@ mod tests {
         assert!(endpoint_trusted(&repo, "origin", Some("http://127.0.0.1:9000")));
         // The user's own (uncommitted) layer can vouch for it.
         let local = "remotes:\n  origin:\n    trusted_endpoint: https://collector.example.com/\n";
-        std::fs::write(dir.path().join(".mvc/config.local"), local).unwrap();
+        std::fs::write(repo.layer_path(Layer::Local).unwrap(), local).unwrap();
         assert!(endpoint_trusted(&repo, "origin", Some("https://collector.example.com")));
     }
 

@@ -87,9 +87,9 @@ fn add_refuses_what_it_must_not_track() {
     $ mvc add ../outside.bin
     error: `../outside.bin` is outside the repository `$ROOT`
     $ mvc add .git/config
-    error: `.git/config` is inside `.git`, which mvc does not track
+    error: `.git/config` is not allowed: git's own directory `.git` (in any spelling) is never tracked
     $ mvc add .mvc/config
-    error: `.mvc/config` is inside `.mvc`, which mvc does not track
+    error: `.mvc/config` is not allowed: `.mvc` holds mvc's configuration, not data
     $ mvc add tracked.txt
     error: `tracked.txt` is already tracked by git
     hint: stop tracking it in git first: `git rm -r --cached tracked.txt`

@@ -211,8 +211,13 @@ impl TestEnv {
         text.lines().find_map(|l| l.strip_prefix("oid: ")).expect("pointer has an oid").to_string()
     }
 
+    /// A path in this clone's own mvc directory (`.git/mvc/`: cache, state, lock, config).
+    pub fn private(&self, rel: &str) -> PathBuf {
+        self.path(&format!(".git/mvc/{rel}"))
+    }
+
     /// The path of a cache object.
     pub fn object(&self, oid: &str) -> PathBuf {
-        self.path(&format!(".mvc/cache/blake3/{}/{}", &oid[..2], &oid[2..]))
+        self.private(&format!("cache/blake3/{}/{}", &oid[..2], &oid[2..]))
     }
 }

@@ -199,7 +199,7 @@ fn gc_keeps_what_no_remote_has() {
 fn fsck_finds_a_corrupt_object_and_repair_heals_it() {
     let env = three_versions();
     let oid = blake3::hash(b"weights v2!").to_hex().to_string();
-    let object = env.path(&format!(".mvc/cache/blake3/{}/{}", &oid[..2], &oid[2..]));
+    let object = env.object(&oid);
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::write(&object, "bit rot").unwrap();
@@ -210,7 +210,7 @@ fn fsck_finds_a_corrupt_object_and_repair_heals_it() {
     let run = env.mvc(&["fsck", "--repair"]).ok();
     insta::assert_snapshot!(run.stderr, @"checked 9 cache objects; 1 problem, 1 repaired");
     assert_eq!(std::fs::read(&object).unwrap(), b"weights v2!");
-    assert!(env.path(&format!(".mvc/quarantine/{oid}")).exists());
+    assert!(env.private(&format!("quarantine/{oid}")).exists());
     let run = env.mvc(&["fsck", "--remote"]).ok();
     insta::assert_snapshot!(run.stderr, @"checked 9 cache objects and 4 on the remote; 0 problems");
 }

@@ -139,7 +139,7 @@ fn corrupt_object_on_remote_fails_pull_and_keeps_nothing() {
     assert!(run.stderr.contains(&format!("object {oid} on remote `origin`")), "{}", run.stderr);
     assert!(run.stderr.contains("is corrupt"), "{}", run.stderr);
     assert!(!clone.path("model.bin").exists());
-    assert_eq!(files_under(&clone.path(".mvc/cache")), 0, "nothing unverified enters the cache");
+    assert_eq!(files_under(&clone.private("cache")), 0, "nothing unverified enters the cache");
 }
 
 #[test]
@@ -163,7 +163,7 @@ fn secrets_go_to_config_local_from_stdin_and_work() {
     let run = env.mvc(&["remote", "modify", "origin", "secret_access_key", "x"]).fails();
     assert!(run.stderr.contains("is a secret"), "{}", run.stderr);
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(env.path(".mvc/config.local")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(env.private("config")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     assert!(!env.read(".mvc/config").contains(SECRET_KEY));
     env.mvc(&["push", "-q"]).ok();
@@ -326,7 +326,7 @@ fn push_refuses_when_data_is_in_neither_the_cache_nor_the_remote() {
     env.write("data/a", "a");
     env.write("model.bin", "m");
     env.mvc(&["add", "-q", "data", "model.bin"]).ok();
-    std::fs::remove_dir_all(env.path(".mvc/cache")).unwrap();
+    std::fs::remove_dir_all(env.private("cache")).unwrap();
     let remote = env.path("../store");
     env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap()]).ok();
     let run = env.mvc(&["push"]).fails();

@@ -55,7 +55,7 @@ fn hostile_pointers_get_errors_naming_the_file() {
 fn a_second_writer_waits_then_names_the_holder_while_readers_go_on() {
     let env = TestEnv::new();
     tracked(&env);
-    let mut lock = std::fs::OpenOptions::new().write(true).open(env.path(".mvc/lock")).unwrap();
+    let mut lock = std::fs::OpenOptions::new().write(true).open(env.private("lock")).unwrap();
     lock.lock().unwrap();
     lock.set_len(0).unwrap();
     write!(lock, "pid 4242: mvc push").unwrap();
@@ -90,7 +90,7 @@ fn a_process_killed_mid_add_leaves_only_correct_objects() {
         child.kill().unwrap();
         child.wait().unwrap();
         // Every object in the cache is complete and named by its content.
-        for entry in walkdir::WalkDir::new(env.path(".mvc/cache/blake3")).into_iter().filter_map(Result::ok) {
+        for entry in walkdir::WalkDir::new(env.private("cache/blake3")).into_iter().filter_map(Result::ok) {
             if entry.file_type().is_file() {
                 let name = format!(
                     "{}{}",
@@ -107,9 +107,14 @@ fn a_process_killed_mid_add_leaves_only_correct_objects() {
     env.mvc(&["add", "-q", "big.bin"]).ok();
     assert_eq!(env.pointer_oid("big.bin"), original.to_hex().to_string());
     env.mvc(&["status", "--check"]).ok();
+    // The next command that takes the lock removed the temp files the killed ones left.
+    let temps = std::fs::read_dir(env.private("cache/tmp")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(temps, 0, "temp files of killed processes are swept");
+    // A re-run of an interrupted add still stages the `.gitignore` line.
+    assert!(env.git(&["show", ":.gitignore"]).contains("/big.bin"));
 
     // Temp files a killed process left behind are swept by gc once they are a day old.
-    let leftover = env.path(".mvc/cache/tmp/obj-left-by-a-crash");
+    let leftover = env.private("cache/tmp/obj-left-by-a-crash");
     std::fs::write(&leftover, "partial").unwrap();
     let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
     std::fs::File::options().write(true).open(&leftover).unwrap().set_modified(two_days_ago).unwrap();

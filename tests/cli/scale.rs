@@ -30,7 +30,7 @@ fn one_gib_file_hashes_like_b3sum_and_is_cached_read_only() {
     assert_eq!(env.pointer_oid("model.safetensors"), b3sum);
 
     use std::os::unix::fs::PermissionsExt;
-    let object = env.path(&format!(".mvc/cache/blake3/{}/{}", &b3sum[..2], &b3sum[2..]));
+    let object = env.object(&b3sum);
     assert_eq!(std::fs::metadata(&object).unwrap().permissions().mode() & 0o222, 0, "cache objects are read-only");
     // The pointer is staged; the data itself is ignored by git.
     insta::assert_snapshot!(env.git(&["status", "--short"]), @r"
