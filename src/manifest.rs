@@ -51,27 +51,11 @@ pub enum ManifestError {
     CaseCollision(String, String),
 }
 
-/// Checks a relative path under the rules of DESIGN §3.2: `/`-separated, valid UTF-8, no
-/// empty, `.` or `..` segments, no control characters.
+/// Checks a relative path under the rules of DESIGN §3.2 ([`crate::paths::check_inner_rel`]:
+/// `/`-separated, valid UTF-8, no empty, `.` or `..` segments, no control characters, and no
+/// `.git` segment in any spelling a filesystem folds to it).
 pub fn check_entry_path(path: &str) -> Result<(), ManifestError> {
-    let bad = |why| Err(ManifestError::BadPath(crate::text::sanitize(path), why));
-    if path.is_empty() {
-        return bad("empty path");
-    }
-    if path.chars().any(char::is_control) {
-        return bad("control character");
-    }
-    if path.contains('\\') {
-        return bad("backslash (not portable; would be a separator on Windows)");
-    }
-    for segment in path.split('/') {
-        match segment {
-            "" => return bad("empty segment (absolute path or `//`)"),
-            "." | ".." => return bad("`.` or `..` segment"),
-            _ => {}
-        }
-    }
-    Ok(())
+    crate::paths::check_inner_rel(path).map_err(|e| ManifestError::BadPath(e.path, e.why))
 }
 
 impl Manifest {
@@ -176,7 +160,21 @@ mod tests {
 
     #[test]
     fn rejects_hostile_paths() {
-        for path in ["../x", "a/../b", "/etc/passwd", "a//b", "./a", "a/.", "", "a\nb", "a\\b"] {
+        for path in [
+            "../x",
+            "a/../b",
+            "/etc/passwd",
+            "a//b",
+            "./a",
+            "a/.",
+            "",
+            "a\nb",
+            "a\\b",
+            ".git/config",
+            "sub/.GIT/hooks/x",
+            ".git./config",
+            "git~1/config",
+        ] {
             let m = Manifest { version: 1, entries: vec![entry(path, b"x")] };
             assert!(m.validate().is_err(), "{path:?} should be refused");
         }

@@ -83,7 +83,11 @@ pub fn apply(
             None => get_dotted(&meta, &format!("sources.{key}")).and_then(|v| v.as_str()).map(str::to_string),
         };
         if let Some(source) = source {
-            let values = read_values(&repo.abs(&source), &source, file.is_some())?;
+            // A recorded source came with someone's commit: it is read only inside the work
+            // tree, never through a symlink (`~/.docker/config.json` must not end up here).
+            crate::paths::check_workspace_rel(&source)
+                .with_context(|| format!("`meta.sources.{key}` of `{self_rel}.mvc`"))?;
+            let values = read_values(&repo.root, &source, file.is_some())?;
             if let Some(values) = values {
                 meta.insert(key.into(), Value::Object(values));
                 set_dotted(&mut meta, &format!("sources.{key}"), Value::String(source))?;
@@ -109,13 +113,18 @@ pub fn apply(
     Ok(meta)
 }
 
-/// Reads a params or metrics file (JSON is YAML). A recorded source that has gone missing is
-/// skipped (`required` false); one named on the command line must exist.
-fn read_values(abs: &Path, shown: &str, required: bool) -> Result<Option<Map<String, Value>>> {
-    let text = match std::fs::read_to_string(abs) {
-        Ok(t) => t,
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading `{shown}`")),
+/// Largest params or metrics file read.
+const MAX_VALUES_BYTES: u64 = 16 << 20;
+
+/// Reads a params or metrics file (JSON is YAML) at repo-relative `rel`. A recorded source
+/// that has gone missing is skipped (`required` false); one named on the command line must
+/// exist.
+fn read_values(root: &Path, rel: &str, required: bool) -> Result<Option<Map<String, Value>>> {
+    let shown = rel;
+    let text = match crate::paths::read_workspace_file(root, rel, MAX_VALUES_BYTES)? {
+        Some(bytes) => String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("`{shown}` is not valid UTF-8"))?,
+        None if !required => return Ok(None),
+        None => bail!("`{shown}` does not exist"),
     };
     let value: Value = crate::yaml::parse(&text).map_err(|e| anyhow::anyhow!("`{shown}`: {e}"))?;
     match value {
@@ -132,7 +141,7 @@ fn dep_entry(repo: &Repo, cwd: &Path, self_rel: &str, dep: &Path) -> Result<Valu
     if rel == self_rel {
         bail!("`{rel}` cannot be its own dep");
     }
-    let artifact = crate::ops::Artifact::from_rel(&rel);
+    let artifact = crate::ops::Artifact::checked(&rel)?;
     if !repo.abs(&artifact.pointer_rel).is_file() {
         bail!(hinted(format!("dep `{rel}` is not tracked by mvc"), format!("track it first: `mvc add {rel}`")));
     }
@@ -148,11 +157,13 @@ fn dep_entry(repo: &Repo, cwd: &Path, self_rel: &str, dep: &Path) -> Result<Valu
     Ok(serde_json::json!({"path": rel, "oid": pointer.oid.to_hex()}))
 }
 
-/// A pointer's deps as (path, oid hex).
+/// A pointer's deps as (path, oid hex). Entries whose path no artifact may have (they came
+/// with someone's commit) are left out.
 pub fn deps(pointer: &Pointer) -> Vec<(String, String)> {
     let Some(Value::Array(list)) = pointer.meta.get("deps") else { return Vec::new() };
     list.iter()
         .filter_map(|d| Some((d.get("path")?.as_str()?.to_string(), d.get("oid")?.as_str()?.to_string())))
+        .filter(|(path, _)| crate::paths::check_artifact_rel(path).is_ok())
         .collect()
 }
 

@@ -1,7 +1,11 @@
-//! Partially checked-out directories (`<git dir>/mvc/state/partial.json`): after `mvc pull data/sub`,
-//! the rest of `data` is absent on purpose. Status reports those files as not pulled, and
-//! `commit` carries them over instead of recording them as deleted. Kept in a small file
-//! written under the repo lock, not in the stat index, because losing it would lose data.
+//! Per-directory records in `<git dir>/mvc/state/`, each mapping a directory artifact to a
+//! manifest oid, written under the repo lock (not in the stat index, since losing them
+//! would lose data):
+//! - `partial.json`: after `mvc pull data/sub` the rest of `data` is absent on purpose;
+//!   status reports those files as not pulled and `commit` carries them over instead of
+//!   recording them as deleted.
+//! - `checked-out.json`: the version whose files mvc last wrote or recorded in the work
+//!   tree, so checkout deletes only files it wrote, never a user's untracked file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,16 +14,34 @@ use anyhow::{Context, Result};
 
 use crate::hash::Oid;
 
-/// The partial-checkout record of one repository.
+/// Which record.
+#[derive(Debug, Clone, Copy)]
+pub enum Record {
+    /// Directories pulled only in part.
+    Partial,
+    /// The manifest each directory's files were last written or recorded from.
+    CheckedOut,
+}
+
+/// One record file of one repository.
 pub struct Partial {
     path: PathBuf,
     entries: BTreeMap<String, Oid>,
 }
 
 impl Partial {
-    /// Loads the record from the state directory (empty if there is none).
+    /// Loads the partial-pull record from the state directory (empty if there is none).
     pub fn load(state_dir: &Path) -> Result<Partial> {
-        let path = state_dir.join("partial.json");
+        Partial::load_record(state_dir, Record::Partial)
+    }
+
+    /// Loads one record from the state directory (empty if there is none).
+    pub fn load_record(state_dir: &Path, record: Record) -> Result<Partial> {
+        let name = match record {
+            Record::Partial => "partial.json",
+            Record::CheckedOut => "checked-out.json",
+        };
+        let path = state_dir.join(name);
         let entries = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| format!("reading `{}`", path.display()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
@@ -28,12 +50,12 @@ impl Partial {
         Ok(Partial { path, entries })
     }
 
-    /// The manifest oid a partially checked-out directory reflects, if it is partial.
+    /// The manifest oid recorded for a directory, if any.
     pub fn get(&self, rel: &str) -> Option<Oid> {
         self.entries.get(rel).copied()
     }
 
-    /// Records (`Some`) or clears (`None`) a directory's partial state and saves.
+    /// Records (`Some`) or clears (`None`) a directory's entry and saves.
     pub fn set(&mut self, rel: &str, oid: Option<Oid>) -> Result<()> {
         let changed = match oid {
             Some(o) => self.entries.insert(rel.to_string(), o) != Some(o),
@@ -43,7 +65,7 @@ impl Partial {
             return Ok(());
         }
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+            crate::repo::ensure_real_dir(dir)?;
         }
         let bytes = serde_json::to_vec_pretty(&self.entries).expect("a map of strings serializes");
         crate::fsutil::write_atomic(&self.path, &bytes, 0o644)

@@ -55,7 +55,9 @@ pub fn check_inner_rel(path: &str) -> Result<(), BadPath> {
         match segment {
             "" => return bad(path, "it has an empty segment (an absolute path or `//`)"),
             "." | ".." => return bad(path, "it has a `.` or `..` segment"),
-            s if is_git_dir_name(s) => return bad(path, "git's own directory `.git` (in any spelling) is never tracked"),
+            s if is_git_dir_name(s) => {
+                return bad(path, "git's own directory `.git` (in any spelling) is never tracked");
+            }
             _ => {}
         }
     }
@@ -132,7 +134,9 @@ pub fn read_workspace_file(root: &Path, rel: &str, limit: u64) -> Result<Option<
         bail!("`{rel}` is {} bytes, over the {limit} byte limit", meta.len());
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| anyhow::Error::new(e).context(format!("reading `{rel}`")))?;
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::Error::new(e).context(format!("reading `{rel}`")))?;
     Ok(Some(bytes))
 }
 
@@ -143,9 +147,28 @@ mod tests {
     #[test]
     fn artifact_paths_never_reach_the_root_git_mvc_or_outside() {
         for rel in [
-            "", ".", "..", ".git", ".mvc", ".mvc/cache", ".git/config", "a/.git/config", "a/../..", "/etc/passwd",
-            "a//b", ".GIT", ".Git/hooks", ".git.", ".git ", "GIT~1/config", ".g\u{200c}it/config", ".git::$INDEX_ALLOCATION",
-            "x\n!secret", "a\\b", "model.bin.mvc", "a\u{1b}[31m",
+            "",
+            ".",
+            "..",
+            ".git",
+            ".mvc",
+            ".mvc/cache",
+            ".git/config",
+            "a/.git/config",
+            "a/../..",
+            "/etc/passwd",
+            "a//b",
+            ".GIT",
+            ".Git/hooks",
+            ".git.",
+            ".git ",
+            "GIT~1/config",
+            ".g\u{200c}it/config",
+            ".git::$INDEX_ALLOCATION",
+            "x\n!secret",
+            "a\\b",
+            "model.bin.mvc",
+            "a\u{1b}[31m",
         ] {
             assert!(check_artifact_rel(rel).is_err(), "{rel:?} should be refused");
         }

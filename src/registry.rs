@@ -381,11 +381,13 @@ pub fn parse_declarations(text: &str) -> Result<BTreeMap<String, Declared>> {
 
 /// The declarations in the work tree's `artifacts.yaml` (empty when there is none).
 pub fn declarations(root: &std::path::Path) -> Result<BTreeMap<String, Declared>> {
-    let path = root.join(ARTIFACTS_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => parse_declarations(&text).map_err(|e| anyhow::anyhow!("`{ARTIFACTS_FILE}`: {e}")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(e) => Err(e).map_err(|e| anyhow::anyhow!("reading `{ARTIFACTS_FILE}`: {e}")),
+    match crate::paths::read_workspace_file(root, ARTIFACTS_FILE, crate::yaml::MAX_DOCUMENT_BYTES as u64 * 16)? {
+        Some(bytes) => {
+            let text =
+                String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("`{ARTIFACTS_FILE}` is not valid UTF-8"))?;
+            parse_declarations(&text).map_err(|e| anyhow::anyhow!("`{ARTIFACTS_FILE}`: {e}"))
+        }
+        None => Ok(BTreeMap::new()),
     }
 }
 
@@ -432,9 +434,16 @@ pub fn resolve_ref(git: &git2::Repository, r: &RegistryRef) -> Result<Resolved> 
 }
 
 /// Where a registered artifact's pointer lives at its version: the path recorded in the tag,
-/// else the declaration's.
+/// else the declaration's. A path no artifact may have (tags and `artifacts.yaml` come with
+/// other people's pushes) counts as none.
 pub fn artifact_path(resolved: &Resolved, declared: &BTreeMap<String, Declared>) -> Option<String> {
-    resolved.record.meta.get("path").cloned().or_else(|| declared.get(&resolved.name).map(|d| d.path.clone()))
+    resolved
+        .record
+        .meta
+        .get("path")
+        .cloned()
+        .or_else(|| declared.get(&resolved.name).map(|d| d.path.clone()))
+        .filter(|p| crate::paths::check_artifact_rel(p).is_ok())
 }
 
 #[cfg(test)]

@@ -130,7 +130,8 @@ impl Repo {
             _ => bail!(NotInitialized(root)),
         }
         let private_dir = private_dir_of(&git)?;
-        for notice in crate::migrate::old_layout(&git, &root, &private_dir)?.into_iter().chain(stray_files_notice(&mvc)) {
+        for notice in crate::migrate::old_layout(&git, &root, &private_dir)?.into_iter().chain(stray_files_notice(&mvc))
+        {
             crate::notices::warn(notice);
         }
         crate::leftovers::exclude_temp_names(&git);

@@ -136,7 +136,7 @@ fn walk_tree(
         let path = if prefix.is_empty() { name.to_string() } else { format!("{prefix}/{name}") };
         match entry.kind() {
             Some(git2::ObjectType::Tree) => {
-                if path == ".mvc" || path == ".git" {
+                if crate::paths::check_workspace_rel(&path).is_err() {
                     continue;
                 }
                 let sub = git.find_tree(entry.id()).context("reading a tree")?;
@@ -144,6 +144,10 @@ fn walk_tree(
             }
             Some(git2::ObjectType::Blob) if name.ends_with(pointer::SUFFIX) && name.len() > pointer::SUFFIX.len() => {
                 let artifact = &path[..path.len() - pointer::SUFFIX.len()];
+                if let Err(e) = crate::paths::check_artifact_rel(artifact) {
+                    crate::notices::warn(format!("skipping pointer `{path}` at commit {}: {e}", &commit[..12]));
+                    continue;
+                }
                 if !keep(artifact) {
                     continue;
                 }

@@ -58,10 +58,19 @@ pub fn main() -> ExitCode {
     let json = cli.command.wants_json();
     let ui = Ui::new(cli.quiet, json);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(cli.command, &cwd, &ui)));
-    for notice in mvc::notices::drain() {
-        ui.warn(mvc::text::sanitize(&notice));
+    let mut problems = false;
+    for (level, notice) in mvc::notices::drain() {
+        match level {
+            mvc::notices::Level::Warning => ui.warn(mvc::text::sanitize(&notice)),
+            mvc::notices::Level::Problem => {
+                problems = true;
+                ui.error(&mvc::text::sanitize(&notice), None);
+            }
+        }
     }
     match outcome {
+        // A problem the command stepped over (an invalid pointer skipped) still fails it.
+        Ok(Ok(code)) if problems && code == ExitCode::SUCCESS => ExitCode::from(1),
         Ok(Ok(code)) => code,
         Ok(Err(err)) => report_error(&ui, &err),
         Err(_) => ExitCode::from(255),

@@ -106,6 +106,7 @@ fn check_addable(repo: &Repo, cwd: &Path, path: &Path) -> Result<String> {
             format!("add the artifact itself: `mvc add {artifact}`")
         ));
     }
+    crate::paths::check_artifact_rel(&rel)?;
     let abs = repo.abs(&rel);
     let meta = fs::symlink_metadata(&abs).map_err(|_| anyhow::anyhow!("`{}` does not exist", path.display()))?;
     if meta.file_type().is_symlink() {
@@ -184,6 +185,10 @@ pub(crate) fn store_artifact(
             let manifest = Manifest::new(entries).with_context(|| format!("cannot track `{rel}`"))?;
             let mut partial = crate::partial::Partial::load(&repo.state_dir())?;
             partial.set(rel, carried.then(|| manifest.oid()))?;
+            // These files are now mvc's: a later checkout may replace or delete them.
+            let mut checked_out =
+                crate::partial::Partial::load_record(&repo.state_dir(), crate::partial::Record::CheckedOut)?;
+            checked_out.set(rel, Some(manifest.oid()))?;
             let oid = cache.insert_bytes(&manifest.to_bytes(), &mut batch)?;
             (oid, manifest.total_size(), Some(manifest.entries.len() as u64))
         }

@@ -132,16 +132,11 @@ fn checkout_file(
         }
         Ok(meta) if meta.file_type().is_symlink() && cache.is_linked_to_cache(&abs) => {}
         Ok(meta) if meta.is_dir() => {
-            if !force {
-                bail!(crate::error::hinted(
-                    format!("`{}` is a directory in the workspace but a file in its pointer", artifact.rel),
-                    "move it away, or use `--force` to replace it"
-                ));
-            }
             if !cache.contains(&pointer.oid) {
                 return Err(not_in_cache(&format!("`{}` ({})", artifact.rel, pointer.oid.short())));
             }
-            fs::remove_dir_all(&abs).with_context(|| format!("removing `{}`", abs.display()))?;
+            // Even `--force` never deletes a directory it did not write; an empty one can go.
+            fs::remove_dir(&abs).map_err(|_| not_ours(&abs))?;
         }
         Ok(_) if !force => bail!("`{}` is a symlink or special file; use `--force` to replace it", artifact.rel),
         _ => {}
@@ -155,6 +150,27 @@ fn checkout_file(
     cache.link_out(&pointer.oid, &abs, false, &repo.config.link)?;
     remember(index, &[(artifact.rel.clone(), abs, pointer.oid)]);
     Ok(Outcome::Updated { written: 1, deleted: 0 })
+}
+
+/// A directory stands where a file must go, and holds files mvc did not write.
+fn not_ours(dir: &Path) -> anyhow::Error {
+    crate::error::hinted(
+        format!("`{}` is a directory that mvc did not write, where the pointer has a file", dir.display()),
+        "mvc never deletes a directory it did not write, even with `--force`: move it away, then re-run",
+    )
+    .into()
+}
+
+/// The paths of the version whose files mvc last wrote or recorded for directory `rel`, or
+/// None when unknown (an older clone, or that manifest is no longer cached).
+fn written_paths(repo: &Repo, rel: &str) -> Result<Option<std::collections::HashSet<String>>> {
+    let record = crate::partial::Partial::load_record(&repo.state_dir(), crate::partial::Record::CheckedOut)?;
+    let Some(oid) = record.get(rel) else { return Ok(None) };
+    if !repo.cache().contains(&oid) {
+        return Ok(None);
+    }
+    let manifest = crate::ops::load_manifest_oid(repo, &oid, rel)?;
+    Ok(Some(manifest.entries.into_iter().map(|e| e.path).collect()))
 }
 
 fn unsaved(path: &str) -> crate::error::Hinted {
@@ -211,7 +227,25 @@ fn checkout_dir(
         manifest.entries.iter().map(|e| (e.path.as_str(), (e.oid, e.exec))).collect();
     let to_write: Vec<&crate::manifest::Entry> =
         manifest.entries.iter().filter(|e| current.get(&e.path) != Some(&(e.oid, e.exec))).collect();
-    let to_delete: Vec<&String> = current.keys().filter(|p| !wanted.contains_key(p.as_str())).collect();
+    // Only files mvc put there are deleted: those of the version last written or recorded
+    // (a user's untracked file stays, even when its content happens to be cached).
+    let mvc_wrote = written_paths(repo, &artifact.rel)?;
+    if let Some(paths) = &mvc_wrote {
+        for kept in current.keys().filter(|p| !wanted.contains_key(p.as_str()) && !paths.contains(p.as_str())) {
+            crate::notices::warn(format!(
+                "left `{}/{kept}` in place: it is not part of `{}` and mvc did not write it",
+                artifact.rel, artifact.rel
+            ));
+        }
+    }
+    let to_delete: Vec<&String> = current
+        .keys()
+        .filter(|p| !wanted.contains_key(p.as_str()))
+        .filter(|p| match &mvc_wrote {
+            Some(paths) => paths.contains(p.as_str()),
+            None => cache.contains(&current[p.as_str()].0),
+        })
+        .collect();
     if !force {
         let at_risk: Vec<&str> = to_write
             .iter()
@@ -241,7 +275,9 @@ fn checkout_dir(
         (Some(_), Some(_)) => partial.set(&artifact.rel, Some(pointer.oid))?,
         (Some(_), None) => {}
     }
+    let mut checked_out = crate::partial::Partial::load_record(&repo.state_dir(), crate::partial::Record::CheckedOut)?;
     if to_write.is_empty() && to_delete.is_empty() {
+        checked_out.set(&artifact.rel, Some(pointer.oid))?;
         return Ok(Outcome::Unchanged);
     }
     for path in &to_delete {
@@ -250,6 +286,7 @@ fn checkout_dir(
         remove_empty_parents(&abs, &file);
     }
     let written = write_files(&cache, &abs, &to_write, &repo.config.link)?;
+    checked_out.set(&artifact.rel, Some(pointer.oid))?;
     let remembered: Vec<(String, PathBuf, Oid)> =
         to_write.iter().map(|e| (index_key(&artifact.rel, Kind::Dir, &e.path), abs.join(&e.path), e.oid)).collect();
     remember(index, &remembered);
@@ -271,7 +308,8 @@ fn write_files(
             fs::create_dir_all(parent).with_context(|| format!("creating `{}`", parent.display()))?;
         }
         if fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
-            fs::remove_dir_all(&dest).with_context(|| format!("removing `{}`", dest.display()))?;
+            // Whatever mvc wrote under it was deleted above; what is left is not mvc's.
+            fs::remove_dir(&dest).map_err(|_| not_ours(&dest))?;
         }
         cache.link_out(&e.oid, &dest, e.exec, modes)?;
         Ok(())

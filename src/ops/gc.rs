@@ -9,7 +9,6 @@ use anyhow::{Result, bail};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::hash::Oid;
-use crate::ops::history::{Side, pointers};
 use crate::pointer::{Kind, Pointer};
 use crate::progress::Reporter;
 use crate::remote::{backend, transfer};
@@ -162,7 +161,10 @@ fn ref_tip_pointers(repo: &Repo) -> Result<Vec<Pointer>> {
 fn referenced_pointers(repo: &Repo, opts: &GcOptions) -> Result<Vec<Pointer>> {
     // Keyed by oid: the same version reached from many commits counts once.
     let mut out: BTreeMap<Oid, Pointer> = BTreeMap::new();
-    for p in pointers(repo, &Side::Workspace)?.into_values() {
+    // Strict: a workspace pointer that cannot be read stops gc before anything is deleted,
+    // since the data it names would otherwise look unreferenced.
+    for artifact in crate::ops::tracked(repo)? {
+        let p = artifact.load_pointer(repo)?;
         out.insert(p.oid, p);
     }
     let mut visited = HashSet::new();

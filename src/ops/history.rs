@@ -38,12 +38,8 @@ pub fn pointers(repo: &Repo, side: &Side) -> Result<BTreeMap<String, Pointer>> {
     match side {
         Side::Rev(rev) => revs::artifacts_at(&repo.git, revs::resolve(&repo.git, rev)?),
         Side::Workspace => {
-            let mut out = BTreeMap::new();
-            for artifact in tracked(repo)? {
-                let pointer = artifact.load_pointer(repo)?;
-                out.insert(artifact.rel, pointer);
-            }
-            Ok(out)
+            // An unreadable pointer is reported (exit 1) and the rest still compared.
+            Ok(crate::ops::load_pointers(repo, tracked(repo)?).into_iter().map(|(a, p)| (a.rel, p)).collect())
         }
     }
 }

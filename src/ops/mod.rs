@@ -49,32 +49,62 @@ pub struct Artifact {
 }
 
 impl Artifact {
-    /// The artifact whose pointer is at `pointer_rel`.
+    /// The artifact whose pointer is at `pointer_rel`, if that names an allowed artifact
+    /// path ([`crate::paths::check_artifact_rel`]: a pointer `..mvc` or `.git.mvc` names none).
     pub fn from_pointer(pointer_rel: &str) -> Option<Artifact> {
-        let rel = pointer_rel.strip_suffix(pointer::SUFFIX).filter(|r| !r.is_empty() && !r.ends_with('/'))?;
-        Some(Artifact { rel: rel.to_string(), pointer_rel: pointer_rel.to_string() })
+        let rel = pointer_rel.strip_suffix(pointer::SUFFIX)?;
+        Artifact::checked(rel).ok()
     }
 
-    /// The artifact at `rel`.
+    /// The artifact at `rel`, refusing paths no artifact may have.
+    pub fn checked(rel: &str) -> Result<Artifact, crate::paths::BadPath> {
+        crate::paths::check_artifact_rel(rel)?;
+        Ok(Artifact::from_rel(rel))
+    }
+
+    /// The artifact at `rel`, which the caller has already checked (or built from a checked
+    /// artifact path).
     pub fn from_rel(rel: &str) -> Artifact {
         Artifact { rel: rel.to_string(), pointer_rel: format!("{rel}{}", pointer::SUFFIX) }
     }
 
-    /// Reads and validates its pointer from the workspace.
+    /// Reads and validates its pointer from the workspace (never through a symlinked
+    /// directory).
     pub fn load_pointer(&self, repo: &Repo) -> Result<Pointer> {
+        crate::paths::check_artifact_rel(&self.rel)?;
+        crate::paths::check_resolved(&repo.root, &self.pointer_rel)?;
         Ok(Pointer::load(&repo.abs(&self.pointer_rel))?)
     }
 }
 
-/// Every artifact whose pointer is in the git index or on disk beside a requested path.
+/// Every artifact whose pointer is in the git index and in the work tree. A pointer whose
+/// name no artifact may have (`..mvc`, `.git.mvc`) is reported as a problem and skipped.
 pub fn tracked(repo: &Repo) -> Result<Vec<Artifact>> {
-    let mut out: Vec<Artifact> = crate::git::indexed_pointers(&repo.git)?
-        .iter()
-        .filter_map(|p| Artifact::from_pointer(p))
-        .filter(|a| repo.abs(&a.pointer_rel).exists())
-        .collect();
+    let mut out = Vec::new();
+    for pointer_rel in crate::git::indexed_pointers(&repo.git)? {
+        let rel = pointer_rel.strip_suffix(pointer::SUFFIX).unwrap_or(&pointer_rel);
+        match Artifact::checked(rel) {
+            Ok(a) if repo.abs(&a.pointer_rel).exists() => out.push(a),
+            Ok(_) => {}
+            Err(e) => crate::notices::problem(format!("skipping pointer `{pointer_rel}`: {e}")),
+        }
+    }
     out.sort();
     Ok(out)
+}
+
+/// Pointers of `artifacts`, loaded from the workspace. One that cannot be read is reported
+/// as a problem (the command exits 1) and left out, so whole-repository commands still do
+/// the rest.
+pub fn load_pointers(repo: &Repo, artifacts: Vec<Artifact>) -> Vec<(Artifact, Pointer)> {
+    let mut out = Vec::new();
+    for artifact in artifacts {
+        match artifact.load_pointer(repo) {
+            Ok(p) => out.push((artifact, p)),
+            Err(e) => crate::notices::problem(format!("{e:#}")),
+        }
+    }
+    out
 }
 
 /// The artifacts named by `targets` (artifact paths, pointer paths, or directories holding
@@ -90,7 +120,8 @@ pub fn select(repo: &Repo, cwd: &Path, targets: &[PathBuf]) -> Result<Vec<Artifa
         let rel = repo.relative(cwd, target)?;
         let rel = rel.strip_suffix(pointer::SUFFIX).map(str::to_string).unwrap_or(rel);
         let direct = Artifact::from_rel(&rel);
-        if repo.abs(&direct.pointer_rel).is_file() {
+        if !rel.is_empty() && repo.abs(&direct.pointer_rel).is_file() {
+            let direct = Artifact::checked(&rel)?;
             out.push(direct);
             continue;
         }
@@ -130,17 +161,34 @@ pub fn enclosing_artifact(repo: &Repo, rel: &str) -> Option<Artifact> {
 
 /// Reads and validates a directory's manifest from the cache.
 pub fn load_manifest(repo: &Repo, pointer: &Pointer, pointer_rel: &str) -> Result<Manifest> {
-    let bytes = repo.cache().read_small(&pointer.oid, MAX_MANIFEST_BYTES)?;
-    if crate::hash::Oid::of_bytes(&bytes) != pointer.oid {
+    load_manifest_oid(repo, &pointer.oid, pointer_rel)
+}
+
+/// Reads manifest `oid` from the cache, checking its bytes against the oid and validating
+/// it; `label` names what it belongs to in errors.
+pub fn load_manifest_oid(repo: &Repo, oid: &crate::hash::Oid, label: &str) -> Result<Manifest> {
+    let bytes = repo.cache().read_small(oid, MAX_MANIFEST_BYTES)?;
+    if crate::hash::Oid::of_bytes(&bytes) != *oid {
         bail!(hinted(
-            format!(
-                "the cached manifest {} of `{pointer_rel}` is corrupt (its content does not match its oid)",
-                pointer.oid
-            ),
+            format!("the cached manifest {oid} of `{label}` is corrupt (its content does not match its oid)"),
             "run `mvc fsck --repair`"
         ));
     }
-    Manifest::parse(&bytes).with_context(|| format!("manifest {} of `{pointer_rel}`", pointer.oid))
+    Manifest::parse(&bytes).with_context(|| format!("manifest {oid} of `{label}`"))
+}
+
+/// How many of the objects `pointer` needs are not in the cache (for a directory: its
+/// manifest, or else its files).
+pub fn missing_in_cache(repo: &Repo, pointer: &Pointer, label: &str) -> Result<usize> {
+    let cache = repo.cache();
+    if !cache.contains(&pointer.oid) {
+        return Ok(1);
+    }
+    if pointer.kind == crate::pointer::Kind::File {
+        return Ok(0);
+    }
+    let manifest = load_manifest_oid(repo, &pointer.oid, label)?;
+    Ok(manifest.entries.iter().filter(|e| !cache.contains(&e.oid)).count())
 }
 
 /// The key under which a file inside an artifact is remembered in the stat index.

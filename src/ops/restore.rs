@@ -96,7 +96,9 @@ fn restore_one(
             }
         }
     }
-    if !repo.cache().contains(&pointer.oid) {
+    // Every object must be here before the pointer is replaced: a half-restored artifact
+    // would have a new pointer and old data.
+    if crate::ops::missing_in_cache(repo, pointer, &artifact.pointer_rel)? > 0 {
         anyhow::bail!(crate::error::hinted(
             format!("`{}` at this revision ({}) is not in the cache", artifact.rel, pointer.oid.short()),
             "add `--pull` to fetch it from the remote",

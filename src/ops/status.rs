@@ -90,9 +90,8 @@ pub fn status(repo: &Repo, opts: &StatusOptions, reporter: &dyn Reporter) -> Res
     let index = repo.stat_index();
     let mut artifacts = Vec::new();
     let mut hashed = 0;
-    for artifact in select(repo, &opts.cwd, &opts.targets)? {
-        let pointer = artifact.load_pointer(repo)?;
-        let (status, n) = artifact_status(repo, &index, &artifact, &pointer, reporter)?;
+    for (artifact, pointer) in crate::ops::load_pointers(repo, select(repo, &opts.cwd, &opts.targets)?) {
+        let (status, n) = artifact_status(repo, index, &artifact, &pointer, reporter)?;
         hashed += n;
         artifacts.push(status);
     }

@@ -42,13 +42,12 @@ pub fn gather(repo: &Repo, cwd: &Path, targets: &[PathBuf], sel: &RevSelection) 
             wanted.iter().filter(|(_, sub)| sub.is_none()).map(|(rel, _)| repo.abs(rel)).collect();
         let mut out = Vec::new();
         if targets.is_empty() || !plain.is_empty() {
-            for artifact in select(repo, &repo.root, &plain)? {
-                let pointer = artifact.load_pointer(repo)?;
+            for (artifact, pointer) in crate::ops::load_pointers(repo, select(repo, &repo.root, &plain)?) {
                 out.push(Target { artifact, pointer, subpath: None });
             }
         }
         for (rel, sub) in wanted.iter().filter(|(_, s)| s.is_some()) {
-            let artifact = Artifact::from_rel(rel);
+            let artifact = Artifact::checked(rel)?;
             let pointer = artifact.load_pointer(repo)?;
             out.push(Target { artifact, pointer, subpath: sub.clone() });
         }

@@ -36,16 +36,22 @@ fn hostile_pointers_get_errors_naming_the_file() {
     }
     insta::assert_snapshot!(out, @r"
     # not yaml
+    0 artifacts, all up to date
     error: invalid pointer `$ROOT/model.bin.mvc`: line 2: externally tagged enum expected scalar or mapping
     # path escape
+    0 artifacts, all up to date
     error: invalid pointer `$ROOT/model.bin.mvc`: `path: ../../etc/passwd` must be this pointer's own name minus `.mvc` (`model.bin`)
     # newer version
+    0 artifacts, all up to date
     error: pointer `$ROOT/model.bin.mvc` has version 99, newer than this mvc reads (1); upgrade mvc
     # bad oid
+    0 artifacts, all up to date
     error: invalid pointer `$ROOT/model.bin.mvc`: line 4: invalid oid `1234`: expected 64 lowercase hex characters
     # unknown key
+    0 artifacts, all up to date
     error: invalid pointer `$ROOT/model.bin.mvc`: line 6: unknown field `exec`, expected one of version, kind, path, oid, size, nfiles, meta
     # alias bomb
+    0 artifacts, all up to date
     error: invalid pointer `$ROOT/model.bin.mvc`: line 1: unknown field `a`, expected one of version, kind, path, oid, size, nfiles, meta
     ");
     assert_eq!(env.read("model.bin"), "weights", "the data is untouched");

@@ -91,7 +91,7 @@ pub fn run(args: CheckoutArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> 
             }
         }
         if unchanged > 0 {
-            ui.status(format!("{unchanged} artifacts already up to date"));
+            ui.status(format!("{} already up to date", super::count(unchanged as u64, "artifact")));
         }
     }
     Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
