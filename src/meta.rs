@@ -147,7 +147,7 @@ fn dep_entry(repo: &Repo, cwd: &Path, self_rel: &str, dep: &Path) -> Result<Valu
     }
     let pointer = artifact.load_pointer(repo)?;
     let index = repo.stat_index();
-    let (status, _) = crate::ops::status::artifact_status(repo, &index, &artifact, &pointer, &crate::progress::Silent)?;
+    let (status, _) = crate::ops::status::artifact_status(repo, index, &artifact, &pointer, &crate::progress::Silent)?;
     if status.workspace == crate::ops::status::Workspace::Modified {
         bail!(hinted(
             format!("dep `{rel}` has changes not recorded in its pointer"),

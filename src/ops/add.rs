@@ -76,7 +76,7 @@ pub fn add(repo: &Repo, opts: &AddOptions, reporter: &dyn Reporter) -> Result<Ad
     let mut artifacts = Vec::new();
     let mut to_stage = Vec::new();
     for rel in &rels {
-        let stored = store_artifact(repo, &index, rel, &opts.meta, &opts.cwd, reporter)?;
+        let stored = store_artifact(repo, index, rel, &opts.meta, &opts.cwd, reporter)?;
         to_stage.push(format!("{rel}{}", crate::pointer::SUFFIX));
         // Only a `.gitignore` we changed is staged, so the user's own edits to it stay theirs.
         if let Some(gitignore) = crate::git::ignore_artifact(&repo.git, &repo.root, rel)?

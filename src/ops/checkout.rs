@@ -75,7 +75,7 @@ pub fn checkout(repo: &Repo, opts: &CheckoutOptions, reporter: &dyn Reporter) ->
     let index = repo.stat_index();
     let mut artifacts = Vec::new();
     for artifact in select(repo, &opts.cwd, &opts.targets)? {
-        let outcome = match checkout_one(repo, &index, &artifact, None, opts.force, reporter) {
+        let outcome = match checkout_one(repo, index, &artifact, None, opts.force, reporter) {
             Ok(o) => o,
             Err(e) => Outcome::Failed { message: format!("{e:#}"), hint: crate::error::hint_of(&e) },
         };

@@ -42,13 +42,13 @@ pub fn commit(repo: &Repo, opts: &CommitOptions, reporter: &dyn Reporter) -> Res
     let mut to_stage = Vec::new();
     for artifact in select(repo, &opts.cwd, &opts.targets)? {
         let pointer = artifact.load_pointer(repo)?;
-        let (status, _) = artifact_status(repo, &index, &artifact, &pointer, reporter)?;
+        let (status, _) = artifact_status(repo, index, &artifact, &pointer, reporter)?;
         let has_sources = pointer.meta.contains_key("sources");
         match status.workspace {
             Workspace::Unchanged if opts.meta.is_empty() && !has_sources => {}
             Workspace::Missing => missing.push(artifact.rel.clone()),
             Workspace::Unchanged | Workspace::Modified => {
-                let stored = store_artifact(repo, &index, &artifact.rel, &opts.meta, &opts.cwd, reporter)?;
+                let stored = store_artifact(repo, index, &artifact.rel, &opts.meta, &opts.cwd, reporter)?;
                 // Re-reading unchanged metrics sources rewrites nothing: not an update.
                 if stored.change != crate::ops::add::Change::Unchanged {
                     updated.push(stored);

@@ -64,7 +64,7 @@ pub fn pull(
     let mut checkout = Vec::new();
     // Only workspace pointers are checked out; objects of other revisions are just fetched.
     for t in targets.iter().filter(|_| opts.revs.is_empty()) {
-        let outcome = match checkout_one(repo, &index, &t.artifact, t.subpath.as_deref(), opts.force, reporter) {
+        let outcome = match checkout_one(repo, index, &t.artifact, t.subpath.as_deref(), opts.force, reporter) {
             Ok(o) => o,
             Err(e) => Outcome::Failed { message: format!("{e:#}"), hint: crate::error::hint_of(&e) },
         };

@@ -77,7 +77,7 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
         (_, true) => unreferenced.iter().map(|(o, _)| *o).collect(),
         (Some(remote), false) => {
             let oids: Vec<Oid> = unreferenced.iter().map(|(o, _)| *o).collect();
-            rt.block_on(transfer::present_on_remote(remote, &repo.stat_index(), &oids))?.0
+            rt.block_on(transfer::present_on_remote(remote, repo.stat_index(), &oids))?.0
         }
         (None, false) => HashSet::new(),
     };

@@ -64,6 +64,6 @@ pub fn push(
         }
     }
     let index = repo.stat_index();
-    let stats = rt.block_on(transfer::push(&remote, &cache, &index, &set, reporter))?;
+    let stats = rt.block_on(transfer::push(&remote, &cache, index, &set, reporter))?;
     Ok(PushReport { remote: remote.name, artifacts: targets.len(), stats })
 }

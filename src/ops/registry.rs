@@ -200,7 +200,7 @@ fn require_pushed(repo: &Repo, pointer: &Pointer, path: &str, rt: &tokio::runtim
     };
     let Ok(rc) = backend::choose(repo, None) else { bail!(unpushed()) };
     let remote = backend::open(repo, &rc, None)?;
-    let (present, _) = rt.block_on(transfer::present_on_remote(&remote, &repo.stat_index(), &[pointer.oid]))?;
+    let (present, _) = rt.block_on(transfer::present_on_remote(&remote, repo.stat_index(), &[pointer.oid]))?;
     if !present.contains(&pointer.oid) {
         bail!(unpushed());
     }
@@ -612,7 +612,7 @@ pub fn check(
     match &remote {
         Some(remote) => {
             let list: Vec<crate::hash::Oid> = oids.iter().map(|(_, o)| *o).collect();
-            let (present, _) = rt.block_on(transfer::present_on_remote(remote, &repo.stat_index(), &list))?;
+            let (present, _) = rt.block_on(transfer::present_on_remote(remote, repo.stat_index(), &list))?;
             for (label, oid) in oids.iter().filter(|(_, o)| !present.contains(o)) {
                 problems.push(CheckProblem {
                     version: label.clone(),

@@ -62,7 +62,7 @@ pub fn remote_status(
     let targets = gather(repo, &opts.cwd, &opts.targets, &RevSelection::default())?;
     let cache = repo.cache();
     let oids: Vec<Oid> = targets.iter().map(|t| t.pointer.oid).collect();
-    let (present, stats) = rt.block_on(transfer::present_on_remote(&remote, &repo.stat_index(), &oids))?;
+    let (present, stats) = rt.block_on(transfer::present_on_remote(&remote, repo.stat_index(), &oids))?;
     let mut artifacts = Vec::new();
     for t in &targets {
         let in_cache = match t.pointer.kind {

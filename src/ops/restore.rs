@@ -53,7 +53,7 @@ pub fn restore(repo: &Repo, opts: &RestoreOptions, reporter: &dyn Reporter) -> R
         }
         let artifact = Artifact::from_rel(&rel);
         let blob = tree.get_path(Path::new(&artifact.pointer_rel))?.to_object(&repo.git)?.peel_to_blob()?;
-        let outcome = match restore_one(repo, &index, &artifact, &pointer, blob.content(), opts.force, reporter) {
+        let outcome = match restore_one(repo, index, &artifact, &pointer, blob.content(), opts.force, reporter) {
             Ok(o) => o,
             Err(e) => Outcome::Failed { message: format!("{e:#}"), hint: crate::error::hint_of(&e) },
         };

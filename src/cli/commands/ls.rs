@@ -38,7 +38,7 @@ pub fn run(args: LsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             let oids: Vec<_> = listed.iter().map(|l| l.pointer.oid).collect();
             let rt = super::transfer_args::runtime()?;
             let (present, _) =
-                rt.block_on(mvc::remote::transfer::present_on_remote(&remote, &repo.stat_index(), &oids))?;
+                rt.block_on(mvc::remote::transfer::present_on_remote(&remote, repo.stat_index(), &oids))?;
             Some(present)
         }
     };

@@ -93,7 +93,7 @@ pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             render(ui, a)?;
         }
         if report.artifacts.iter().all(ArtifactStatus::is_clean) {
-            ui.status(format!("{} artifacts, all up to date", report.artifacts.len()));
+            ui.status(format!("{}, all up to date", super::count(report.artifacts.len() as u64, "artifact")));
         }
     }
     let failed = match args.check {
