@@ -62,9 +62,20 @@ pub struct Repo {
     index: OnceCell<StatIndex>,
 }
 
-/// A held repository lock; released on drop.
+/// A held repository lock (and, for a cache shared by several projects, a lock on that
+/// cache); released on drop.
 pub struct RepoLock {
     _file: File,
+    _cache: Option<File>,
+}
+
+/// How a command holds a cache that other projects share (`cache.dir`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Adding and reading objects: any number of projects at once.
+    Shared,
+    /// Deleting objects (gc): no other project may be writing.
+    Exclusive,
 }
 
 impl Drop for RepoLock {
@@ -216,10 +227,88 @@ impl Repo {
     /// Takes the repository lock for a command that writes, waiting up to [`LOCK_WAIT`], then
     /// removes what killed mvc processes left behind (temp files in the cache and workspace).
     pub fn lock(&self, command: &str) -> Result<RepoLock> {
-        let lock = lock_dir(&self.private_dir, command, LOCK_WAIT)?;
+        self.lock_for(command, CacheUse::Shared)
+    }
+
+    /// [`Repo::lock`], saying how a shared cache is used: gc needs it to itself.
+    pub fn lock_for(&self, command: &str, cache_use: CacheUse) -> Result<RepoLock> {
+        let mut lock = lock_dir(&self.private_dir, command, LOCK_WAIT)?;
+        if self.cache_is_shared() {
+            lock._cache = Some(self.lock_shared_cache(command, cache_use)?);
+        }
         crate::leftovers::sweep(&self.state_dir(), &self.cache());
         crate::leftovers::start_journal(&self.state_dir());
         Ok(lock)
+    }
+
+    /// Whether the cache lives outside this clone (`cache.dir`), where other projects may
+    /// use it too.
+    pub fn cache_is_shared(&self) -> bool {
+        !self.config.cache_dir.starts_with(&self.private_dir)
+    }
+
+    /// Locks `<cache>/lock` (shared or exclusive) and records this project in
+    /// `<cache>/projects/`, so a gc in any project knows who else uses the cache.
+    fn lock_shared_cache(&self, command: &str, cache_use: CacheUse) -> Result<File> {
+        let dir = &self.config.cache_dir;
+        fs::create_dir_all(dir).with_context(|| format!("creating the cache `{}`", dir.display()))?;
+        let path = dir.join("lock");
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .with_context(|| format!("opening the cache lock `{}`", path.display()))?;
+        let started = Instant::now();
+        loop {
+            let attempt = match cache_use {
+                CacheUse::Shared => file.try_lock_shared(),
+                CacheUse::Exclusive => file.try_lock(),
+            };
+            match attempt {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::WouldBlock) => bail!(LockBusy {
+                    holder: format!("another project is using the shared cache `{}` while mvc {command} waits", dir.display())
+                }),
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("locking `{}`", path.display()));
+                }
+            }
+        }
+        let projects = dir.join("projects");
+        let _ = fs::create_dir_all(&projects);
+        let me = self.private_dir.to_string_lossy().into_owned();
+        let entry = projects.join(&crate::hash::Oid::of_bytes(me.as_bytes()).to_hex()[..16]);
+        if fs::read_to_string(&entry).ok().as_deref() != Some(me.as_str()) {
+            let _ = crate::fsutil::write_atomic(&entry, me.as_bytes(), 0o644);
+        }
+        Ok(file)
+    }
+
+    /// Other projects recorded as using this project's shared cache (their per-clone
+    /// directories), forgetting those that no longer exist.
+    pub fn other_cache_users(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(self.config.cache_dir.join("projects")) else { return Vec::new() };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let Ok(text) = fs::read_to_string(entry.path()) else { continue };
+            let dir = PathBuf::from(text.trim());
+            if dir == self.private_dir {
+                continue;
+            }
+            if dir.is_dir() {
+                out.push(dir);
+            } else {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        out.sort();
+        out
     }
 }
 
@@ -278,5 +367,5 @@ pub fn lock_dir(dir: &Path, command: &str, wait: Duration) -> Result<RepoLock> {
     let _ = file.rewind();
     let _ = write!(file, "pid {}: mvc {command}", std::process::id());
     let _ = file.flush();
-    Ok(RepoLock { _file: file })
+    Ok(RepoLock { _file: file, _cache: None })
 }

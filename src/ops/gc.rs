@@ -56,7 +56,20 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
             "use --workspace, --all-branches, --all-tags, --all-commits or --keep-last N (combinable)",
         ));
     }
-    let _lock = repo.lock("gc")?;
+    let _lock = repo.lock_for("gc", crate::repo::CacheUse::Exclusive)?;
+    let others = repo.other_cache_users();
+    if !others.is_empty() && !opts.force {
+        let shown: Vec<String> = others.iter().map(|d| format!("`{}`", d.display())).collect();
+        bail!(crate::error::hinted(
+            format!(
+                "the cache `{}` is shared with {} other project(s) ({}); gc here would delete what they need",
+                repo.cache().root().display(),
+                others.len(),
+                shown.join(", ")
+            ),
+            "run gc with `--force` only if those projects' data is pushed to a remote"
+        ));
+    }
     let kept_pointers = referenced_pointers(repo, opts)?;
     let cache = repo.cache();
     let default_remote = backend::choose(repo, None).ok().map(|rc| backend::open(repo, &rc, None)).transpose()?;

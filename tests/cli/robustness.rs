@@ -146,3 +146,23 @@ fn a_corrupt_cache_object_is_never_checked_out() {
     assert!(!env.path("model.bin").exists() || env.read("model.bin") != "rotten!");
     assert_eq!(env.mvc(&["fsck"]).code, 1);
 }
+
+#[test]
+fn gc_in_one_project_never_deletes_what_another_sharing_the_cache_needs() {
+    let a = TestEnv::new();
+    let b = TestEnv::new();
+    let shared = a.path("../shared-cache");
+    let vars = [("MVC_CACHE_DIR", shared.to_str().unwrap())];
+    a.write("model.bin", "a's weights");
+    b.write("model.bin", "b's weights");
+    a.mvc_in_with(&a.root, &["add", "-q", "model.bin"], &vars).ok();
+    b.mvc_in_with(&b.root, &["add", "-q", "model.bin"], &vars).ok();
+    std::fs::remove_file(a.path("model.bin")).unwrap();
+    std::fs::remove_file(a.path("model.bin.mvc")).unwrap();
+    a.git(&["rm", "-q", "--cached", "model.bin.mvc"]);
+    let run = a.mvc_in_with(&a.root, &["gc", "--workspace"], &vars).fails();
+    assert!(run.stderr.contains("is shared with 1 other project(s)"), "{}", run.stderr);
+    let b_object = shared.join(format!("blake3/{}", &b.pointer_oid("model.bin")[..2]));
+    assert!(b_object.exists(), "b's data is still there");
+    b.mvc_in_with(&b.root, &["status", "--check"], &vars).ok();
+}
