@@ -59,4 +59,4 @@ measure "$mvc" gc --all-commits --dry-run
 measure "$mvc" gc --keep-last 1 --dry-run
 measure "$mvc" gc --keep-last 1
 echo
-echo "($files files, $commits commits, $(nproc) cores; cache objects after gc: $(find .mvc/cache/blake3 -type f | wc -l))"
+echo "($files files, $commits commits, $(nproc) cores; cache objects after gc: $(find .git/mvc/cache/blake3 -type f | wc -l))"

@@ -131,7 +131,7 @@ impl FileStamp {
 }
 
 impl Cache {
-    /// A cache rooted at `root` (usually `.mvc/cache`).
+    /// A cache rooted at `root` (usually `.git/mvc/cache`).
     pub fn new(root: PathBuf) -> Cache {
         Cache { root }
     }

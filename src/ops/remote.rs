@@ -1,5 +1,5 @@
 //! `mvc remote add|list|remove|default|modify|trust`: manage remotes in config. Secrets go
-//! only to the git-ignored `.mvc/config.local` (mode 0600) and are never printed.
+//! only to the git-ignored per-clone config `.git/mvc/config` (mode 0600) and are never printed.
 
 use anyhow::{Result, bail};
 use serde_json::Value;
@@ -155,7 +155,7 @@ pub fn modify(repo: &Repo, name: &str, key: &str, value: Option<&str>, layer: La
 }
 
 /// `remote trust NAME`: allow credentials to be sent to the remote's current endpoint
-/// (recorded in `.mvc/config.local`; a later change of endpoint is untrusted again).
+/// (recorded in the per-clone config `.git/mvc/config`; a later change of endpoint is untrusted again).
 pub fn trust(repo: &Repo, name: &str) -> Result<Option<String>> {
     let rc = backend::choose(repo, Some(name))?;
     let Some(endpoint) = rc.settings.get("endpoint").and_then(Value::as_str).map(str::to_string) else {

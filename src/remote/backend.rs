@@ -288,7 +288,7 @@ fn store_config_error(rc: &RemoteConfig, e: object_store::Error) -> anyhow::Erro
 }
 
 /// An S3 builder with credentials from, in order: the remote's own stored keys
-/// (config.local), the standard `AWS_*` environment variables, or an `~/.aws` profile.
+/// (the per-clone config), the standard `AWS_*` environment variables, or an `~/.aws` profile.
 fn s3_credentials(rc: &RemoteConfig) -> Result<AmazonS3Builder> {
     let mut b = AmazonS3Builder::from_env();
     if let (Some(id), Some(secret)) = (rc.get("access_key_id"), rc.get("secret_access_key")) {

@@ -52,7 +52,7 @@ enum Action {
 
 #[derive(clap::Args)]
 struct LayerArgs {
-    /// Write to `.mvc/config.local` (git-ignored; for this clone only)
+    /// Write to this clone's own config (`.git/mvc/config`; never committed)
     #[arg(long, conflicts_with = "global")]
     local: bool,
     /// Write to the user's global config (`$XDG_CONFIG_HOME/mvc/config`)

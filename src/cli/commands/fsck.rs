@@ -14,7 +14,7 @@ use crate::cli::Ui;
 pub struct FsckArgs {
     #[command(flatten)]
     remote: super::transfer_args::RemoteChoice,
-    /// Move corrupt cache objects to `.mvc/quarantine/` and fetch good copies from the remote
+    /// Move corrupt cache objects to `.git/mvc/quarantine/` and fetch good copies from the remote
     #[arg(long)]
     repair: bool,
     /// Print the result as JSON

@@ -29,7 +29,7 @@ enum Action {
         /// Make it the default remote (the first remote added always is)
         #[arg(short, long)]
         default: bool,
-        /// Record it in `.mvc/config.local` (this clone only) instead of the committed config
+        /// Record it in this clone's own config (`.git/mvc/config`) instead of the committed config
         #[arg(long)]
         local: bool,
     },
@@ -48,7 +48,7 @@ enum Action {
     Default {
         /// Its name
         name: String,
-        /// Only for this clone (`.mvc/config.local`)
+        /// Only for this clone (`.git/mvc/config`)
         #[arg(long)]
         local: bool,
     },
@@ -61,7 +61,7 @@ enum Action {
         key: String,
         /// The value (omit with --local to read a secret from standard input)
         value: Option<String>,
-        /// Write to `.mvc/config.local` (git-ignored, mode 0600)
+        /// Write to this clone's own config (`.git/mvc/config`, mode 0600)
         #[arg(long)]
         local: bool,
         /// Remove the setting
@@ -150,7 +150,7 @@ pub fn run(args: RemoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         }
         Action::Trust { name } => match ops::trust(&repo, &name)? {
             Some(endpoint) => ui.status(format!(
-                "credentials may now be sent to `{}` for remote `{name}` (recorded in .mvc/config.local)",
+                "credentials may now be sent to `{}` for remote `{name}` (recorded in .git/mvc/config)",
                 mvc::remote::backend::redact_url(&endpoint)
             )),
             None => ui.status(format!("remote `{name}` uses its provider's own endpoint, which is always trusted")),
