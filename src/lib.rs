@@ -18,6 +18,8 @@
 //! - [`revs`]: pointers at git revisions, read from git objects.
 //! - [`registry`]: registry names, versions, tags and the state they add up to.
 //! - [`meta`]: metadata captured into pointers (params, metrics, deps, environment).
+//! - [`secrets`]: which settings are secrets: where they may be written, how they are shown.
+//! - [`text`]: making other people's text safe to print, and shell-quoting names in hints.
 //!
 //! Files on disk and their owners:
 //! - `.mvc/config`, `.mvc/config.local`, `~/.config/mvc/config` -> [`config`]
@@ -42,6 +44,7 @@ pub mod registry;
 pub mod remote;
 pub mod repo;
 pub mod revs;
+pub mod secrets;
 pub mod state;
 pub mod text;
 pub mod workspace;

@@ -9,6 +9,7 @@ mod core;
 mod get;
 mod history;
 mod hooks;
+mod hygiene;
 mod push_pull;
 mod registry;
 mod robustness;

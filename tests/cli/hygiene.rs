@@ -1,0 +1,85 @@
+//! Issue #9: secrets stay out of committed config and output, exit codes say whose fault an
+//! error is, messages tell the truth (real causes, quoted commands, no credentials).
+
+use crate::harness::TestEnv;
+
+const SECRET: &str = "TOPSECRETvalue123";
+
+fn with_remote(env: &TestEnv) {
+    let store = env.path("../store");
+    env.mvc(&["remote", "add", "-q", "origin", store.to_str().unwrap()]).ok();
+}
+
+#[test]
+fn config_set_refuses_secrets_outside_the_per_clone_config() {
+    let env = TestEnv::new();
+    with_remote(&env);
+    let committed_before = env.read(".mvc/config");
+    let mut out = String::new();
+    for (layer, key) in [
+        (None, "secret_access_key"),
+        (None, "sas_token"),
+        (Some("--global"), "password"),
+        (Some("--local"), "access_key_id"),
+    ] {
+        let dotted = format!("remotes.origin.{key}");
+        let mut args = vec!["config", "set"];
+        args.extend(layer);
+        args.extend([dotted.as_str(), SECRET]);
+        let run = env.mvc(&args).fails();
+        out.push_str(&format!("# {}\n{}", args.join(" ").replace(SECRET, "VALUE"), run.stderr));
+    }
+    insta::assert_snapshot!(out, @r"
+    # config set remotes.origin.secret_access_key VALUE
+    error: `secret_access_key` is a secret and cannot go into the committed config
+    hint: use `mvc remote modify --local origin secret_access_key` and type the value on standard input
+    # config set remotes.origin.sas_token VALUE
+    error: `sas_token` is a secret and cannot go into the committed config
+    hint: use `mvc remote modify --local origin sas_token` and type the value on standard input
+    # config set --global remotes.origin.password VALUE
+    error: `password` is a secret and cannot go into the global config
+    hint: use `mvc remote modify --local origin password` and type the value on standard input
+    # config set --local remotes.origin.access_key_id VALUE
+    error: `access_key_id` is a secret; it is not taken from the command line (shell history, process lists)
+    hint: run `mvc remote modify --local origin access_key_id` and type it on standard input
+    ");
+    assert_eq!(env.read(".mvc/config"), committed_before, "nothing was written");
+    assert!(!env.git(&["diff", "--cached"]).contains(SECRET));
+    // Remote modify refuses the same way, from the same rule.
+    let run = env.mvc_with(&["remote", "modify", "origin", "session_token"], &[], Some(SECRET)).fails();
+    insta::assert_snapshot!(run.stderr, @r"
+    error: `session_token` is a secret and cannot go into the committed config
+    hint: use `mvc remote modify --local origin session_token` and type the value on standard input
+    ");
+    // A plain setting still goes into the committed config, and a leaked secret can be removed.
+    env.mvc(&["config", "set", "remotes.origin.region", "eu-west-1"]).ok();
+    std::fs::write(env.path(".mvc/config"), format!("{}    token: {SECRET}\n", env.read(".mvc/config"))).unwrap();
+    env.mvc(&["config", "unset", "remotes.origin.token"]).ok();
+    assert!(!env.read(".mvc/config").contains(SECRET));
+}
+
+#[test]
+fn config_get_and_list_redact_secrets_in_text_and_json() {
+    let env = TestEnv::new();
+    with_remote(&env);
+    env.mvc_with(&["remote", "modify", "--local", "origin", "secret_access_key"], &[], Some(SECRET)).ok();
+    env.mvc_with(&["remote", "modify", "--local", "origin", "sas_token"], &[], Some(SECRET)).ok();
+    env.mvc(&["config", "set", "remotes.origin.region", "eu-west-1"]).ok();
+
+    let get = env.mvc(&["config", "get", "remotes.origin.secret_access_key"]).ok();
+    assert_eq!(get.stdout, "<redacted>\n");
+    let get = env.mvc(&["config", "get", "remotes.origin.sas_token", "--json"]).ok();
+    assert_eq!(get.json(), serde_json::json!("<redacted>"));
+    let whole = env.mvc(&["config", "get", "remotes.origin", "--json"]).ok().json();
+    assert_eq!(whole["secret_access_key"], "<redacted>");
+    assert_eq!(whole["region"], "eu-west-1");
+
+    let list = env.mvc(&["config", "list"]).ok();
+    let lines: Vec<&str> = list.stdout.lines().filter(|l| l.contains("secret") || l.contains("sas")).collect();
+    assert_eq!(lines, ["remotes.origin.sas_token=<redacted>", "remotes.origin.secret_access_key=<redacted>"]);
+    let json = env.mvc(&["config", "list", "--json"]).ok();
+    assert_eq!(json.json()["remotes.origin.secret_access_key"], "<redacted>");
+    for run in [&get, &list, &json] {
+        assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET), "{run:?}");
+    }
+}
