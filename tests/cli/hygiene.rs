@@ -83,3 +83,64 @@ fn config_get_and_list_redact_secrets_in_text_and_json() {
         assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET), "{run:?}");
     }
 }
+
+#[test]
+fn exit_codes_tell_usage_known_and_internal_errors_apart() {
+    let env = TestEnv::new();
+    env.write("model.bin", "weights");
+    assert_eq!(env.mvc(&["add", "--no-such-flag", "model.bin"]).code, 2, "usage error");
+    assert_eq!(env.mvc(&["-C", "no/such/dir", "status"]).code, 2, "unusable -C");
+    let known = env.mvc(&["checkout", "not-tracked.bin"]);
+    assert_eq!(known.code, 1, "a known problem: {known:?}");
+    assert!(known.stderr.contains("hint: "), "{}", known.stderr);
+
+    // A damaged git index is nothing the user typed: git2 fails inside, and that is 255.
+    env.git(&["add", "model.bin"]);
+    let mut index = std::fs::read(env.path(".git/index")).unwrap();
+    let at = index.len() - 30;
+    index[at] ^= 0xff;
+    std::fs::write(env.path(".git/index"), index).unwrap();
+    let run = env.mvc(&["add", "model.bin"]);
+    assert_eq!(run.code, 255, "{run:?}");
+    insta::assert_snapshot!(run.stderr, @r"
+    error: reading the git index: invalid data in index - calculated checksum does not match expected
+    hint: this is an internal error (a failing disk, damaged git data, or a bug in mvc), not a fault of your input
+    ");
+}
+
+#[test]
+fn a_broken_dot_git_is_reported_as_itself_not_as_no_repository() {
+    let env = TestEnv::bare_git();
+    std::fs::remove_dir_all(env.path(".git")).unwrap();
+    std::fs::write(env.path(".git"), "gitdir: /nonexistent/worktree/.git\n").unwrap();
+    let run = env.mvc(&["status"]).fails();
+    insta::assert_snapshot!(run.stderr, @r"
+    error: `$ROOT/.git` is not a usable git directory: failed to resolve path '/nonexistent/worktree/.git': No such file or directory
+    hint: repair or remove it (a `.git` file must say `gitdir: PATH` of an existing git directory)
+    ");
+    // With no `.git` at all it is still "not a git repository".
+    std::fs::remove_file(env.path(".git")).unwrap();
+    let run = env.mvc(&["status"]).fails();
+    assert!(run.stderr.contains("is not inside a git work tree"), "{}", run.stderr);
+}
+
+#[test]
+fn a_repository_owned_by_another_user_names_safe_directory() {
+    // Only root can give a directory away; elsewhere this case cannot be built.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let env = TestEnv::new();
+    for entry in walkdir::WalkDir::new(&env.root) {
+        std::os::unix::fs::lchown(entry.unwrap().path(), Some(65534), None).unwrap();
+    }
+    let run = env.mvc(&["status"]).fails();
+    insta::assert_snapshot!(run.stderr, @r"
+    error: git refuses to open the repository at `$ROOT`: repository path '$ROOT' is not owned by current user
+    hint: it belongs to another user; if you trust it, run `git config --global --add safe.directory $ROOT`
+    ");
+    // The suggested command works.
+    env.git(&["config", "--global", "--add", "safe.directory", env.root.to_str().unwrap()]);
+    env.mvc(&["status"]).ok();
+}
