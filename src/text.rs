@@ -53,6 +53,15 @@ mod tests {
         assert_eq!(super::shell_quote("it's"), r"'it'\''s'");
         assert_eq!(super::shell_quote("a b;rm -rf ~"), "'a b;rm -rf ~'");
         assert_eq!(super::shell_quote(""), "''");
+        // What a POSIX shell makes of each quoted name is the name itself, never a command.
+        for name in ["x$(touch pwned)", "a'b\"c", "`id`;|&<>*?~#", "tab\there", "naïve.bin"] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", super::shell_quote(name)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), name);
+        }
     }
 
     #[test]

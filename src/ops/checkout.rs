@@ -160,7 +160,10 @@ fn checkout_file(
 fn unsaved(path: &str) -> crate::error::Hinted {
     crate::error::hinted(
         format!("`{path}` has changes that are not in the cache; checkout would lose them"),
-        format!("save them with `mvc add {path}` (or `mvc commit`), or discard them with `--force`"),
+        format!(
+            "save them with `mvc add {}` (or `mvc commit`), or discard them with `--force`",
+            crate::text::shell_quote(path)
+        ),
     )
 }
 
@@ -227,7 +230,10 @@ fn checkout_dir(
                     artifact.rel,
                     shown.join(", ")
                 ),
-                format!("record them with `mvc commit {}`, or discard them with `--force`", artifact.rel)
+                format!(
+                    "record them with `mvc commit {}`, or discard them with `--force`",
+                    crate::text::shell_quote(&artifact.rel)
+                )
             ));
         }
     }

@@ -55,7 +55,7 @@ pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layer: Layer)
     if backend::configured(repo).iter().any(|r| r.name == name) {
         bail!(hinted(
             format!("a remote named `{name}` already exists"),
-            format!("change it with `mvc remote modify {name} url URL`")
+            format!("change it with `mvc remote modify {} url URL`", crate::text::shell_quote(name))
         ));
     }
     let first = backend::configured(repo).is_empty();

@@ -144,3 +144,39 @@ fn a_repository_owned_by_another_user_names_safe_directory() {
     env.git(&["config", "--global", "--add", "safe.directory", env.root.to_str().unwrap()]);
     env.mvc(&["status"]).ok();
 }
+
+#[test]
+fn the_merge_conflict_hint_quotes_a_hostile_name_and_runs_as_shown() {
+    let env = TestEnv::new();
+    let name = "x$(touch pwned) it's.bin";
+    env.write(name, "base");
+    env.mvc(&["add", "-q", name]).ok();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "base"]);
+    env.mvc(&["install", "-q"]).ok();
+    env.git(&["checkout", "-qb", "other"]);
+    env.write(name, "theirs");
+    env.mvc(&["commit", "-q", "-m", "theirs"]).ok();
+    env.git(&["checkout", "-q", "main"]);
+    env.write(name, "ours");
+    env.mvc(&["commit", "-q", "-m", "ours"]).ok();
+
+    let run = env.git_run(&["merge", "-q", "other"]);
+    assert_ne!(run.code, 0, "a conflict: {run:?}");
+    let line = run.stderr.lines().chain(run.stdout.lines()).find(|l| l.contains("To take theirs")).unwrap();
+    insta::assert_snapshot!(line, @r"error: mvc merge: both sides changed `x$(touch pwned) it's.bin` (ours cd9488de804d, theirs a92d7dd9a46e); ours is kept. To take theirs: `git checkout --theirs -- 'x$(touch pwned) it'\''s.bin.mvc' && mvc checkout 'x$(touch pwned) it'\''s.bin'`");
+    let command = line.split('`').nth(3).unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_mvc")).parent().unwrap().display().to_string();
+    let path = format!("{bin}:{}", std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(&env.root)
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(!env.path("pwned").exists(), "the name ran as a command");
+    assert_eq!(env.read(name), "theirs");
+}
