@@ -9,8 +9,9 @@ pub fn sanitize(s: &str) -> String {
 /// Quotes `s` for a POSIX shell, so a command suggested in a hint runs as shown whatever a
 /// file or remote name holds (`x$(touch y)` stays a name). Plain words are left as they are.
 pub fn shell_quote(s: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
-    if !s.is_empty() && s.chars().all(plain) {
+    // `#` starts a comment only at the start of a word (registry tags hold it: `a#prod#3`).
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,#".contains(c);
+    if !s.is_empty() && !s.starts_with('#') && s.chars().all(plain) {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -53,8 +54,10 @@ mod tests {
         assert_eq!(super::shell_quote("it's"), r"'it'\''s'");
         assert_eq!(super::shell_quote("a b;rm -rf ~"), "'a b;rm -rf ~'");
         assert_eq!(super::shell_quote(""), "''");
+        assert_eq!(super::shell_quote("refs/tags/churn#production#4"), "refs/tags/churn#production#4");
+        assert_eq!(super::shell_quote("#x"), "'#x'");
         // What a POSIX shell makes of each quoted name is the name itself, never a command.
-        for name in ["x$(touch pwned)", "a'b\"c", "`id`;|&<>*?~#", "tab\there", "naïve.bin"] {
+        for name in ["x$(touch pwned)", "a#b", "#c", "a'b\"c", "`id`;|&<>*?~#", "tab\there", "naïve.bin"] {
             let out = std::process::Command::new("sh")
                 .arg("-c")
                 .arg(format!("printf %s {}", super::shell_quote(name)))

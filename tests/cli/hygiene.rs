@@ -180,3 +180,33 @@ fn the_merge_conflict_hint_quotes_a_hostile_name_and_runs_as_shown() {
     assert!(!env.path("pwned").exists(), "the name ran as a command");
     assert_eq!(env.read(name), "theirs");
 }
+
+#[test]
+fn a_full_cache_disk_is_blamed_on_the_cache_not_on_the_file_being_added() {
+    // A private mount namespace gives mvc a 256 KiB disk for its cache; where the system
+    // allows no user namespaces this case cannot be built.
+    let allowed = std::process::Command::new("unshare").args(["-rm", "true"]).output();
+    if !allowed.is_ok_and(|o| o.status.success()) {
+        return;
+    }
+    let env = TestEnv::new();
+    let cache = env.path("../cachefs");
+    std::fs::create_dir_all(&cache).unwrap();
+    env.mvc(&["config", "set", "--local", "cache.dir", cache.to_str().unwrap()]).ok();
+    env.write("small.bin", vec![7u8; 1 << 20]);
+    env.write("large.bin", vec![9u8; 17 << 20]); // copied by the kernel, not through mvc's buffer
+    let script = r#"mount -t tmpfs -o size=256k tmpfs "$0" && exec "$@""#;
+    let mut out = String::new();
+    for file in ["small.bin", "large.bin"] {
+        let wrapper = ["unshare", "-rm", "sh", "-c", script, cache.to_str().unwrap()];
+        let run = env.mvc_wrapped(&wrapper, &["add", file]).fails();
+        out.push_str(&run.stderr);
+    }
+    insta::assert_snapshot!(out, @r"
+    error: writing to the cache `$ROOT/../cachefs`: No space left on device (os error 28)
+    hint: free some space on its disk, or move the cache to a larger one with `mvc config set --local cache.dir PATH`
+    error: writing to the cache `$ROOT/../cachefs`: No space left on device (os error 28)
+    hint: free some space on its disk, or move the cache to a larger one with `mvc config set --local cache.dir PATH`
+    ");
+    assert!(!env.path("small.bin.mvc").exists() && !env.path("large.bin.mvc").exists());
+}
