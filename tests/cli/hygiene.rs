@@ -210,3 +210,15 @@ fn a_full_cache_disk_is_blamed_on_the_cache_not_on_the_file_being_added() {
     ");
     assert!(!env.path("small.bin.mvc").exists() && !env.path("large.bin.mvc").exists());
 }
+
+#[test]
+fn get_never_shows_the_credentials_in_the_repository_url() {
+    let env = TestEnv::bare_git();
+    // Nothing listens on port 1 of loopback: the clone fails without touching the internet.
+    let url = "http://bob:hunter2secret@127.0.0.1:1/team/models.git";
+    let run = env.mvc(&["get", url, "model.bin"]).fails();
+    assert!(!run.stderr.contains("hunter2secret") && !run.stderr.contains("bob"), "{}", run.stderr);
+    let first = run.stderr.lines().next().unwrap();
+    let shown = first.split(": fatal:").next().unwrap();
+    insta::assert_snapshot!(shown, @r"error: `git clone` of `http://<redacted>@127.0.0.1:1/team/models.git` failed");
+}
