@@ -222,3 +222,41 @@ fn get_never_shows_the_credentials_in_the_repository_url() {
     let shown = first.split(": fatal:").next().unwrap();
     insta::assert_snapshot!(shown, @r"error: `git clone` of `http://<redacted>@127.0.0.1:1/team/models.git` failed");
 }
+
+#[test]
+fn fsck_reports_objects_the_workspace_needs_that_the_cache_lacks() {
+    let env = TestEnv::new();
+    with_remote(&env);
+    env.write("model.bin", "weights");
+    env.write("data/part0/a.txt", "a\n");
+    env.write("data/part1/b.txt", "b\n");
+    env.mvc(&["add", "-q", "model.bin", "data"]).ok();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "v1"]);
+    env.mvc(&["push", "-q"]).ok();
+    env.mvc(&["fsck"]).ok();
+
+    let oid = env.pointer_oid("model.bin");
+    std::fs::remove_file(env.object(&oid)).unwrap();
+    let run = env.mvc(&["fsck"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    insta::assert_snapshot!(format!("{}{}", run.stdout, run.stderr), @r"
+    missing: 3edc5c4a5df8c79ef4f8dbdc373cd21ca041ccf39fe5693250d004092094dc4a in cache  (needed by `model.bin`)
+    checked 3 cache objects; 1 problem
+    warning: `mvc pull` fetches the objects the workspace needs from the remote
+    ");
+    let json = env.mvc(&["fsck", "--json"]).json();
+    assert_eq!(json["findings"][0]["problem"], "missing");
+    assert_eq!(json["findings"][0]["needed_by"], serde_json::json!(["model.bin"]));
+    env.mvc(&["pull", "-q"]).ok();
+    env.mvc(&["fsck"]).ok();
+
+    // Files left out of a partial pull on purpose are not problems; the rest of a fresh clone is.
+    let clone = env.clone_repo();
+    clone.mvc(&["pull", "-q", "data/part0"]).ok();
+    let run = clone.mvc(&["fsck"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    insta::assert_snapshot!(run.stdout, @r"missing: 3edc5c4a5df8c79ef4f8dbdc373cd21ca041ccf39fe5693250d004092094dc4a in cache  (needed by `model.bin`)");
+    clone.mvc(&["pull", "-q", "model.bin"]).ok();
+    clone.mvc(&["fsck"]).ok();
+}
