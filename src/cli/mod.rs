@@ -107,7 +107,7 @@ fn report_error(ui: &Ui, err: &anyhow::Error) -> ExitCode {
         ),
         other => other,
     };
-    ui.error(&mvc::text::sanitize(&message), hint.map(|h| mvc::text::sanitize(&h)).as_deref());
+    ui.error(&mvc::text::sanitize(&message), hint.as_deref());
     ExitCode::from(code)
 }
 

@@ -54,7 +54,7 @@ pub fn run(args: FsckArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                 )
             };
             let repaired = if f.repaired { "; repaired" } else { "" };
-            ui.out(format!("{problem}: {} in {}  ({needed}{repaired})", f.oid.to_hex(), f.place))?;
+            ui.out(format!("{problem}: {} in {}  ({needed}{repaired})", f.oid.to_hex(), shown(&f.place)))?;
         }
         let repaired = report.findings.len() - unresolved;
         ui.status(format!(
