@@ -124,7 +124,7 @@ fn run_remote(repo: &Repo, opts: &RemoteStatusOptions, check: bool, ui: &Ui) -> 
     } else {
         for a in &report.artifacts {
             let path = shown(&a.path);
-            let quoted = shown(&mvc::text::shell_quote(&name));
+            let quoted = shown(&mvc::text::shell_quote(name));
             match (a.in_cache, a.on_remote) {
                 (true, false) => ui.out(format!("not pushed:  {path}  (`mvc push -r {quoted}`)"))?,
                 (false, true) => ui.out(format!("not pulled:  {path}  (`mvc pull -r {quoted}`)"))?,
