@@ -84,7 +84,11 @@ pub fn discover_git(cwd: &Path) -> Result<git2::Repository> {
             return Err(anyhow::Error::new(e).context(context));
         }
         Err(e) => {
-            return Err(e).with_context(|| format!("cannot open the git repository around `{}`", cwd.display()));
+            let context = crate::error::hinted(
+                format!("cannot open the git repository around `{}`", cwd.display()),
+                "`git status` there shows what git makes of it",
+            );
+            return Err(anyhow::Error::new(e).context(context));
         }
     };
     if git.is_bare() || git.workdir().is_none() {

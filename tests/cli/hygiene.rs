@@ -118,6 +118,14 @@ fn a_broken_dot_git_is_reported_as_itself_not_as_no_repository() {
     error: `$ROOT/.git` is not a usable git directory: failed to resolve path '/nonexistent/worktree/.git': No such file or directory
     hint: repair or remove it (a `.git` file must say `gitdir: PATH` of an existing git directory)
     ");
+    // A repository git2 cannot read says why.
+    let other = TestEnv::bare_git();
+    std::fs::write(other.path(".git/config"), "[core\nbroken").unwrap();
+    let run = other.mvc(&["status"]).fails();
+    insta::assert_snapshot!(run.stderr, @r"
+    error: cannot open the git repository around `$ROOT`: failed to parse config file: missing ']' in section header (in $ROOT/.git/config:1)
+    hint: `git status` there shows what git makes of it
+    ");
     // With no `.git` at all it is still "not a git repository".
     std::fs::remove_file(env.path(".git")).unwrap();
     let run = env.mvc(&["status"]).fails();
