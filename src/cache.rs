@@ -73,6 +73,23 @@ pub struct Staged {
 /// Files at least this large are copied into the cache by the kernel and hashed afterwards.
 const KERNEL_COPY_MIN: u64 = 16 << 20;
 
+/// A writer that remembers whether a write failed, so a failure of a combined read-and-copy
+/// can be told apart from a failure to read.
+struct WriteSide<'a, W: Write> {
+    inner: &'a mut W,
+    failed: bool,
+}
+
+impl<W: Write> Write for WriteSide<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| self.failed |= e.kind() != io::ErrorKind::Interrupted)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().inspect_err(|e| self.failed |= e.kind() != io::ErrorKind::Interrupted)
+    }
+}
+
 /// Objects staged by one operation, made durable and visible together by [`Cache::publish`].
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -239,17 +256,36 @@ impl Cache {
             FileStamp::of(&file.metadata().with_context(|| format!("reading metadata of `{}`", path.display()))?);
         let (mut temp, temp_path) = self.new_temp()?;
         let staged = Staged { temp: temp_path, oid: Oid::from_bytes([0; 32]) };
+        // A failure is blamed on the side it happened on: the user's file (reading) or the
+        // cache (writing: a full disk is the cache's problem, not the file's).
+        let reading = |e: io::Error| anyhow::Error::new(e).context(format!("reading `{}`", path.display()));
         let result = if before.size >= KERNEL_COPY_MIN {
             // Large files: the kernel copies (copy_file_range, which shares extents on
             // filesystems that can), then the immutable copy is hashed on all cores. Faster than
             // pushing every byte through user space, and it hashes exactly what was stored.
-            std::io::copy(&mut file, &mut temp)
-                .and_then(|_| hash::hash_file(&staged.temp, &mut |_| {}))
-                .inspect(|h| on_bytes(h.size))
-                .with_context(|| format!("reading `{}`", path.display()))
+            // The kernel does not say which side failed; these kinds only writes can cause.
+            use io::ErrorKind as K;
+            match std::io::copy(&mut file, &mut temp) {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        K::StorageFull | K::QuotaExceeded | K::FileTooLarge | K::ReadOnlyFilesystem
+                    ) =>
+                {
+                    Err(self.write_error(e))
+                }
+                Err(e) => Err(reading(e)),
+                Ok(_) => hash::hash_file(&staged.temp, &mut |_| {})
+                    .inspect(|h| on_bytes(h.size))
+                    .with_context(|| format!("reading the cache's copy `{}`", staged.temp.display())),
+            }
         } else {
-            hash::hash_stream(&mut file, Some(&mut temp), on_bytes)
-                .with_context(|| format!("reading `{}`", path.display()))
+            let mut sink = WriteSide { inner: &mut temp, failed: false };
+            match hash::hash_stream(&mut file, Some(&mut sink), on_bytes) {
+                Ok(h) => Ok(h),
+                Err(e) if sink.failed => Err(self.write_error(e)),
+                Err(e) => Err(reading(e)),
+            }
         };
         let hashed = match result {
             Ok(h) => h,
@@ -272,6 +308,21 @@ impl Cache {
             batch.staged.push(Staged { oid: hashed.oid, ..staged });
         }
         Ok((hashed, before))
+    }
+
+    /// A failed write into the cache, with what to do when the disk is full.
+    fn write_error(&self, e: io::Error) -> anyhow::Error {
+        let message = format!("writing to the cache `{}`", self.root.display());
+        match e.kind() {
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+                anyhow::Error::new(e).context(crate::error::hinted(
+                    message,
+                    "free some space on its disk, or move the cache to a larger one with \
+                     `mvc config set --local cache.dir PATH`",
+                ))
+            }
+            _ => anyhow::Error::new(e).context(message),
+        }
     }
 
     /// Stages in-memory bytes (a manifest) as an object; returns its oid.

@@ -24,7 +24,9 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> Hinted {
     Hinted { message: message.into(), hint: hint.into() }
 }
 
-/// The hint carried anywhere in an error's chain, if any.
+/// The hint carried anywhere in an error's chain, if any: as a cause, or as context added
+/// with `.context(hinted(…))` (which only downcasting the error itself finds).
 pub fn hint_of(err: &anyhow::Error) -> Option<String> {
-    err.chain().find_map(|c| c.downcast_ref::<Hinted>()).map(|h| h.hint.clone())
+    let hinted = err.downcast_ref::<Hinted>().or_else(|| err.chain().find_map(|c| c.downcast_ref::<Hinted>()));
+    hinted.map(|h| h.hint.clone())
 }

@@ -124,35 +124,47 @@ pub struct Hashed {
 /// is read once to both hash and store it. `on_bytes` is told of progress after each chunk.
 pub fn hash_stream(
     reader: &mut dyn Read,
-    mut copy: Option<&mut dyn Write>,
+    copy: Option<&mut dyn Write>,
     on_bytes: &mut dyn FnMut(u64),
 ) -> io::Result<Hashed> {
     // One buffer per thread, reused: allocating (and zeroing) 8 MiB for each of 20,000 small
-    // files would cost more than hashing them.
+    // files would cost more than hashing them. The buffer is taken out of the thread-local for
+    // the whole hash and put back after, never borrowed across `update_rayon`: while this
+    // thread waits for its rayon jobs it may run another file's hash (work stealing), which
+    // then finds no buffer and allocates its own instead of failing.
     thread_local! {
-        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        static BUFFER: std::cell::Cell<Option<Vec<u8>>> = const { std::cell::Cell::new(None) };
     }
-    BUFFER.with(|cell| {
-        let mut buf = cell.try_borrow_mut().map_err(|_| io::Error::other("hash_stream re-entered"))?;
-        if buf.len() < CHUNK {
-            buf.resize(CHUNK, 0);
+    let mut buf = BUFFER.take().unwrap_or_default();
+    if buf.len() < CHUNK {
+        buf.resize(CHUNK, 0);
+    }
+    let result = hash_with(reader, copy, on_bytes, &mut buf);
+    BUFFER.set(Some(buf));
+    result
+}
+
+fn hash_with(
+    reader: &mut dyn Read,
+    mut copy: Option<&mut dyn Write>,
+    on_bytes: &mut dyn FnMut(u64),
+    buf: &mut [u8],
+) -> io::Result<Hashed> {
+    let mut hasher = blake3::Hasher::new();
+    let mut size = 0u64;
+    loop {
+        let n = read_full(reader, buf)?;
+        if n == 0 {
+            break;
         }
-        let mut hasher = blake3::Hasher::new();
-        let mut size = 0u64;
-        loop {
-            let n = read_full(reader, &mut buf)?;
-            if n == 0 {
-                break;
-            }
-            update(&mut hasher, &buf[..n]);
-            if let Some(w) = copy.as_deref_mut() {
-                w.write_all(&buf[..n])?;
-            }
-            size += n as u64;
-            on_bytes(n as u64);
+        update(&mut hasher, &buf[..n]);
+        if let Some(w) = copy.as_deref_mut() {
+            w.write_all(&buf[..n])?;
         }
-        Ok(Hashed { oid: Oid(*hasher.finalize().as_bytes()), size })
-    })
+        size += n as u64;
+        on_bytes(n as u64);
+    }
+    Ok(Hashed { oid: Oid(*hasher.finalize().as_bytes()), size })
 }
 
 /// Fills `buf` as far as the reader allows, so each hasher update sees a large slice.
@@ -204,5 +216,50 @@ mod tests {
         assert_eq!(hashed.oid, Oid::of_bytes(&data));
         assert_eq!(hashed.size, data.len() as u64);
         assert_eq!(copy, data);
+    }
+
+    /// Rayon's work stealing runs another file's hash on a thread that is waiting inside
+    /// `update_rayon`; that nested hash must work (it once failed "hash_stream re-entered").
+    #[test]
+    fn parallel_hashes_on_a_busy_pool_are_all_correct() {
+        use rayon::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<(std::path::PathBuf, Vec<u8>)> = (0..64u32)
+            .map(|i| {
+                let len = RAYON_THRESHOLD + (i as usize % 16) * (97 << 10) + i as usize;
+                let data: Vec<u8> = (0..len).map(|j| (j as u32 ^ i.wrapping_mul(2654435761)) as u8).collect();
+                let path = dir.path().join(format!("f{i}"));
+                std::fs::write(&path, &data).unwrap();
+                (path, data)
+            })
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(8).build().unwrap();
+        for _round in 0..8 {
+            let results: Vec<io::Result<Hashed>> =
+                pool.install(|| files.par_iter().map(|(p, _)| hash_file(p, &mut |_| {})).collect());
+            for ((path, data), result) in files.iter().zip(results) {
+                let hashed = result.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(hashed.oid.as_bytes(), blake3::hash(data).as_bytes(), "{}", path.display());
+                assert_eq!(hashed.size, data.len() as u64);
+            }
+        }
+    }
+
+    /// The same thread may start a second hash while one is in progress (here from the
+    /// progress callback, as a stolen rayon job would): both must succeed.
+    #[test]
+    fn a_hash_started_inside_another_on_the_same_thread_works() {
+        let outer: Vec<u8> = (0..(RAYON_THRESHOLD * 3)).map(|i| (i % 253) as u8).collect();
+        let inner: Vec<u8> = (0..(RAYON_THRESHOLD * 2)).map(|i| (i % 241) as u8).collect();
+        let mut nested = Vec::new();
+        let hashed = hash_stream(&mut &outer[..], None, &mut |_| {
+            nested.push(hash_stream(&mut &inner[..], None, &mut |_| {}).map(|h| h.oid));
+        })
+        .unwrap();
+        assert_eq!(hashed.oid.as_bytes(), blake3::hash(&outer).as_bytes());
+        assert!(!nested.is_empty());
+        for oid in nested {
+            assert_eq!(oid.unwrap().as_bytes(), blake3::hash(&inner).as_bytes());
+        }
     }
 }

@@ -22,6 +22,8 @@
 //! - [`revs`]: pointers at git revisions, read from git objects.
 //! - [`registry`]: registry names, versions, tags and the state they add up to.
 //! - [`meta`]: metadata captured into pointers (params, metrics, deps, environment).
+//! - [`secrets`]: which settings are secrets: where they may be written, how they are shown.
+//! - [`text`]: making other people's text safe to print, and shell-quoting names in hints.
 //!
 //! Files on disk and their owners (`.git/mvc/` is the git common dir's `mvc/`: per clone,
 //! out of reach of commits and `git clean`):
@@ -52,6 +54,7 @@ pub mod registry;
 pub mod remote;
 pub mod repo;
 pub mod revs;
+pub mod secrets;
 pub mod state;
 pub mod text;
 pub mod workspace;

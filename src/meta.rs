@@ -143,7 +143,10 @@ fn dep_entry(repo: &Repo, cwd: &Path, self_rel: &str, dep: &Path) -> Result<Valu
     }
     let artifact = crate::ops::Artifact::checked(&rel)?;
     if !repo.abs(&artifact.pointer_rel).is_file() {
-        bail!(hinted(format!("dep `{rel}` is not tracked by mvc"), format!("track it first: `mvc add {rel}`")));
+        bail!(hinted(
+            format!("dep `{rel}` is not tracked by mvc"),
+            format!("track it first: `mvc add {}`", crate::text::shell_quote(&rel))
+        ));
     }
     let pointer = artifact.load_pointer(repo)?;
     let index = repo.stat_index();
@@ -151,7 +154,7 @@ fn dep_entry(repo: &Repo, cwd: &Path, self_rel: &str, dep: &Path) -> Result<Valu
     if status.workspace == crate::ops::status::Workspace::Modified {
         bail!(hinted(
             format!("dep `{rel}` has changes not recorded in its pointer"),
-            format!("record them first: `mvc commit {rel}`"),
+            format!("record them first: `mvc commit {}`", crate::text::shell_quote(&rel)),
         ));
     }
     Ok(serde_json::json!({"path": rel, "oid": pointer.oid.to_hex()}))

@@ -427,7 +427,7 @@ pub fn resolve_ref(git: &git2::Repository, r: &RegistryRef) -> Result<Resolved> 
     let Some(record) = s.version(version) else {
         bail!(crate::error::hinted(
             format!("`{name}@{version}` is not registered"),
-            format!("list versions with `mvc show {name}`"),
+            format!("list versions with `mvc show {}`", crate::text::shell_quote(name)),
         ));
     };
     Ok(Resolved { name: name.to_string(), version, record: record.clone() })

@@ -85,9 +85,46 @@ impl Drop for RepoLock {
     }
 }
 
-/// Finds the git work tree containing `cwd`.
+/// Finds the git work tree containing `cwd`. Only "no repository here" is [`NotAGitRepo`];
+/// any other failure (a repository owned by another user, a `.git` file pointing nowhere, a
+/// broken config) is reported as itself, since `git init` would not fix it.
 pub fn discover_git(cwd: &Path) -> Result<git2::Repository> {
-    let git = git2::Repository::discover(cwd).map_err(|_| NotAGitRepo(cwd.to_path_buf()))?;
+    let git = match git2::Repository::discover(cwd) {
+        Ok(git) => git,
+        Err(e) if e.code() == git2::ErrorCode::NotFound => {
+            // A `.git` that git2 could not use (a `.git` file pointing nowhere, a half-deleted
+            // directory) is not "no repository": say which one and why.
+            match cwd.ancestors().map(|dir| dir.join(".git")).find(|dot_git| dot_git.symlink_metadata().is_ok()) {
+                Some(dot_git) => {
+                    let context = crate::error::hinted(
+                        format!("`{}` is not a usable git directory", dot_git.display()),
+                        "repair or remove it (a `.git` file must say `gitdir: PATH` of an existing git directory)",
+                    );
+                    return Err(anyhow::Error::new(e).context(context));
+                }
+                None => bail!(NotAGitRepo(cwd.to_path_buf())),
+            }
+        }
+        Err(e) if e.code() == git2::ErrorCode::Owner => {
+            // libgit2 names the repository: "repository path '/x/' is not owned by current user".
+            let message = e.message().to_string();
+            let path = message.split('\'').nth(1).map(|p| p.trim_end_matches('/').to_string());
+            let path = path.unwrap_or_else(|| cwd.display().to_string());
+            let hint = format!(
+                "it belongs to another user; if you trust it, run `git config --global --add safe.directory {}`",
+                crate::text::shell_quote(&path)
+            );
+            let context = crate::error::hinted(format!("git refuses to open the repository at `{path}`"), hint);
+            return Err(anyhow::Error::new(e).context(context));
+        }
+        Err(e) => {
+            let context = crate::error::hinted(
+                format!("cannot open the git repository around `{}`", cwd.display()),
+                "`git status` there shows what git makes of it",
+            );
+            return Err(anyhow::Error::new(e).context(context));
+        }
+    };
     if git.is_bare() || git.workdir().is_none() {
         bail!(NotAGitRepo(cwd.to_path_buf()));
     }
@@ -273,7 +310,10 @@ impl Repo {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(fs::TryLockError::WouldBlock) => bail!(LockBusy {
-                    holder: format!("another project is using the shared cache `{}` while mvc {command} waits", dir.display())
+                    holder: format!(
+                        "another project is using the shared cache `{}` while mvc {command} waits",
+                        dir.display()
+                    )
                 }),
                 Err(fs::TryLockError::Error(e)) => {
                     return Err(e).with_context(|| format!("locking `{}`", path.display()));

@@ -1,5 +1,20 @@
-//! The command line: clap types, dispatch, and turning errors into messages and exit codes
-//! (1 for known problems, 2 for usage errors, 255 for internal errors; a closed pipe is 0).
+//! The command line: clap types, dispatch, and turning errors into messages and exit codes.
+//!
+//! Exit codes are decided once, here ([`exit_code`]), from the error's types:
+//! - 0: success, and a closed pipe (`mvc ls | head`): an `io::Error` of kind `BrokenPipe`
+//!   anywhere in the chain.
+//! - 2: usage errors: clap's, and a `-C DIR` that cannot be used.
+//! - 255: internal errors, which the user's input did not cause and cannot fix: a panic
+//!   (also one inside a tokio task, a `JoinError`), and an error whose root cause is a git2
+//!   fault of its object database, index, objects, trees, zlib, threads or memory
+//!   (`GenericError` code, so not "not found", "exists", "locked"; git2's `Os` class is left
+//!   out, as it mostly means a permission or a missing file), or an `io::Error` whose
+//!   kind names no condition of the user's files, disk or network (`Other`, `Unsupported`,
+//!   `OutOfMemory`, `WriteZero`, or an uncategorised errno such as `EIO`).
+//! - 1: everything else: an error carrying a [`mvc::error::Hinted`] (whatever its cause: the
+//!   core has said what to do), the core's typed errors, messages the core raised itself, and
+//!   I/O errors the user can act on (not found, permission denied, disk full, read-only
+//!   filesystem, a symlink loop, connection refused, …).
 
 mod commands;
 mod table;
@@ -73,9 +88,12 @@ pub fn main() -> ExitCode {
         Ok(Ok(code)) if problems && code == ExitCode::SUCCESS => ExitCode::from(1),
         Ok(Ok(code)) => code,
         Ok(Err(err)) => report_error(&ui, &err),
-        Err(_) => ExitCode::from(255),
+        Err(_) => ExitCode::from(INTERNAL),
     }
 }
+
+/// The exit code of an internal error (see the module docs).
+const INTERNAL: u8 = 255;
 
 #[allow(clippy::print_stderr)]
 fn eprintln_internal() {
@@ -84,23 +102,98 @@ fn eprintln_internal() {
 
 /// Prints an error with its causes and hint; returns the exit code for it.
 fn report_error(ui: &Ui, err: &anyhow::Error) -> ExitCode {
-    if err
-        .chain()
-        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
-    {
+    let code = exit_code(err);
+    if code == 0 {
         return ExitCode::SUCCESS;
     }
-    let message = err.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
-    let hint = err.chain().find_map(hint_for);
+    // git2 appends "; class=Odb (9); code=NotFound (-3)" to its messages: not for users.
+    let text = |c: &(dyn std::error::Error + 'static)| match c.downcast_ref::<git2::Error>() {
+        Some(e) => e.message().to_string(),
+        None => c.to_string(),
+    };
+    let message = err.chain().map(text).collect::<Vec<_>>().join(": ");
+    let hint = mvc::error::hint_of(err).or_else(|| err.chain().find_map(hint_for));
+    let hint = match hint {
+        None if code == INTERNAL => Some(
+            "this is an internal error (a failing disk, damaged git data, or a bug in mvc), not a fault of your input"
+                .into(),
+        ),
+        other => other,
+    };
     ui.error(&mvc::text::sanitize(&message), hint.as_deref());
-    ExitCode::from(1)
+    ExitCode::from(code)
+}
+
+/// The exit code for an error: 0 for a closed pipe, 255 for internal errors, else 1 (the
+/// rules are in the module docs).
+fn exit_code(err: &anyhow::Error) -> u8 {
+    use std::io::ErrorKind as K;
+    let io_kind = |c: &(dyn std::error::Error + 'static)| c.downcast_ref::<std::io::Error>().map(|e| e.kind());
+    if err.chain().any(|c| io_kind(c) == Some(K::BrokenPipe)) {
+        return 0;
+    }
+    if err.chain().any(|c| c.downcast_ref::<tokio::task::JoinError>().is_some()) {
+        return INTERNAL;
+    }
+    if mvc::error::hint_of(err).is_some() {
+        return 1;
+    }
+    let root = err.root_cause();
+    if let Some(e) = root.downcast_ref::<git2::Error>() {
+        use git2::ErrorClass as C;
+        let fault = matches!(
+            e.class(),
+            C::NoMemory | C::Index | C::Odb | C::Zlib | C::Thread | C::Object | C::Tree | C::Indexer
+        );
+        return if fault && e.code() == git2::ErrorCode::GenericError { INTERNAL } else { 1 };
+    }
+    // A symlink loop, or a symlink refused by O_NOFOLLOW: the user's files (its kind,
+    // `FilesystemLoop`, cannot be matched on stable Rust).
+    if root.downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error) == Some(libc::ELOOP) {
+        return 1;
+    }
+    match io_kind(root) {
+        None => 1,
+        Some(
+            K::NotFound
+            | K::PermissionDenied
+            | K::AlreadyExists
+            | K::StorageFull
+            | K::QuotaExceeded
+            | K::ReadOnlyFilesystem
+            | K::FileTooLarge
+            | K::IsADirectory
+            | K::NotADirectory
+            | K::DirectoryNotEmpty
+            | K::InvalidFilename
+            | K::InvalidInput
+            | K::InvalidData
+            | K::UnexpectedEof
+            | K::TimedOut
+            | K::Interrupted
+            | K::WouldBlock
+            | K::ResourceBusy
+            | K::ExecutableFileBusy
+            | K::CrossesDevices
+            | K::TooManyLinks
+            | K::ArgumentListTooLong
+            | K::StaleNetworkFileHandle
+            | K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::NotConnected
+            | K::HostUnreachable
+            | K::NetworkUnreachable
+            | K::NetworkDown
+            | K::AddrInUse
+            | K::AddrNotAvailable,
+        ) => 1,
+        Some(_) => INTERNAL,
+    }
 }
 
 /// What to suggest for errors the core knows.
 fn hint_for(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
-    if let Some(h) = cause.downcast_ref::<mvc::error::Hinted>() {
-        return Some(h.hint.clone());
-    }
     if cause.downcast_ref::<mvc::repo::NotAGitRepo>().is_some() {
         return Some("mvc versions data inside a git repository: run `git init` first".into());
     }
@@ -119,5 +212,28 @@ mod tests {
     fn command_line_definition_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn errors_are_classified_by_their_types() {
+        use std::io::{Error, ErrorKind};
+
+        use anyhow::Context;
+        use git2::{ErrorClass, ErrorCode};
+        let code = |r: anyhow::Result<()>| super::exit_code(&r.unwrap_err());
+        let io = |kind: ErrorKind| -> anyhow::Result<()> { Err(Error::from(kind)).context("reading `x`") };
+        assert_eq!(code(io(ErrorKind::BrokenPipe)), 0);
+        assert_eq!(code(io(ErrorKind::NotFound)), 1);
+        assert_eq!(code(io(ErrorKind::StorageFull)), 1);
+        assert_eq!(code(io(ErrorKind::Other)), 255);
+        assert_eq!(code(Err(Error::from_raw_os_error(libc::EIO)).context("reading `x`")), 255);
+        assert_eq!(code(Err(Error::from_raw_os_error(libc::ELOOP)).context("opening `x`")), 1);
+        assert_eq!(code(Err(Error::other("x")).context(mvc::error::hinted("known", "do this"))), 1);
+        assert_eq!(code(Err(anyhow::anyhow!("`x` is not tracked"))), 1);
+        let git = |code, class| -> anyhow::Result<()> { Err(git2::Error::new(code, class, "m")).context("git") };
+        assert_eq!(code(git(ErrorCode::GenericError, ErrorClass::Odb)), 255);
+        assert_eq!(code(git(ErrorCode::GenericError, ErrorClass::Index)), 255);
+        assert_eq!(code(git(ErrorCode::NotFound, ErrorClass::Odb)), 1);
+        assert_eq!(code(git(ErrorCode::GenericError, ErrorClass::Reference)), 1);
     }
 }

@@ -57,7 +57,8 @@ impl Ui {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "error: {message}");
         if let Some(hint) = hint {
-            let _ = writeln!(stderr, "hint: {hint}");
+            // Hints quote names from the repository in the commands they suggest.
+            let _ = writeln!(stderr, "hint: {}", mvc::text::sanitize(hint));
         }
     }
 

@@ -103,7 +103,7 @@ fn check_addable(repo: &Repo, cwd: &Path, path: &Path) -> Result<String> {
     if let Some(artifact) = rel.strip_suffix(crate::pointer::SUFFIX) {
         bail!(hinted(
             format!("`{}` is a pointer file, not data", path.display()),
-            format!("add the artifact itself: `mvc add {artifact}`")
+            format!("add the artifact itself: `mvc add {}`", crate::text::shell_quote(artifact))
         ));
     }
     crate::paths::check_artifact_rel(&rel)?;
@@ -118,13 +118,13 @@ fn check_addable(repo: &Repo, cwd: &Path, path: &Path) -> Result<String> {
     if let Some(parent) = enclosing_artifact(repo, &rel) {
         bail!(hinted(
             format!("`{}` is inside the tracked directory `{}`", path.display(), parent.rel),
-            format!("record changes to it with `mvc commit {}`", parent.rel)
+            format!("record changes to it with `mvc commit {}`", crate::text::shell_quote(&parent.rel))
         ));
     }
     if crate::git::is_tracked(&repo.git, &rel)? {
         bail!(hinted(
             format!("`{}` is already tracked by git", path.display()),
-            format!("stop tracking it in git first: `git rm -r --cached {rel}`")
+            format!("stop tracking it in git first: `git rm -r --cached -- {}`", crate::text::shell_quote(&rel))
         ));
     }
     if meta.is_dir() {
@@ -132,7 +132,10 @@ fn check_addable(repo: &Repo, cwd: &Path, path: &Path) -> Result<String> {
         if let Some(inner) = crate::ops::tracked(repo)?.into_iter().find(|a| a.rel.starts_with(&prefix)) {
             bail!(hinted(
                 format!("`{}` contains the tracked artifact `{}`", path.display(), inner.rel),
-                format!("add the other files separately, or `mvc remove {}` first", inner.rel)
+                format!(
+                    "add the other files separately, or `mvc remove {}` first",
+                    crate::text::shell_quote(&inner.rel)
+                )
             ));
         }
         if abs.join(".git").exists() {

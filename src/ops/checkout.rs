@@ -176,7 +176,10 @@ fn written_paths(repo: &Repo, rel: &str) -> Result<Option<std::collections::Hash
 fn unsaved(path: &str) -> crate::error::Hinted {
     crate::error::hinted(
         format!("`{path}` has changes that are not in the cache; checkout would lose them"),
-        format!("save them with `mvc add {path}` (or `mvc commit`), or discard them with `--force`"),
+        format!(
+            "save them with `mvc add {}` (or `mvc commit`), or discard them with `--force`",
+            crate::text::shell_quote(path)
+        ),
     )
 }
 
@@ -261,7 +264,10 @@ fn checkout_dir(
                     artifact.rel,
                     shown.join(", ")
                 ),
-                format!("record them with `mvc commit {}`, or discard them with `--force`", artifact.rel)
+                format!(
+                    "record them with `mvc commit {}`, or discard them with `--force`",
+                    crate::text::shell_quote(&artifact.rel)
+                )
             ));
         }
     }

@@ -121,7 +121,7 @@ pub fn columns(repo: &Repo, selection: &Selection) -> Result<Vec<Column>> {
             let Some(state) = states.get(name) else {
                 anyhow::bail!(crate::error::hinted(
                     format!("`{}` has no registered versions", crate::text::sanitize(name)),
-                    format!("register one with `mvc register {name} PATH`"),
+                    format!("register one with `mvc register {} PATH`", crate::text::shell_quote(name)),
                 ));
             };
             let declared = registry::declarations(&repo.root)?;

@@ -6,15 +6,19 @@ use serde_json::Value;
 use crate::config::{self, Layer};
 use crate::repo::Repo;
 
-/// Reads a key from the merged configuration.
+/// Reads a key from the merged configuration, secrets redacted.
 pub fn get(repo: &Repo, key: &str) -> Option<Value> {
-    config::get_dotted(&repo.config.merged, key).cloned()
+    let mut value = config::get_dotted(&repo.config.merged, key).cloned()?;
+    crate::secrets::redact(key, &mut value);
+    Some(value)
 }
 
-/// Every set key as `(dotted.key, value)`, sorted.
+/// Every set key as `(dotted.key, value)`, sorted, secrets redacted.
 pub fn list(repo: &Repo) -> Vec<(String, Value)> {
+    let mut all = Value::Object(repo.config.merged.clone());
+    crate::secrets::redact("", &mut all);
     let mut out = Vec::new();
-    flatten("", &Value::Object(repo.config.merged.clone()), &mut out);
+    flatten("", &all, &mut out);
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
@@ -33,7 +37,11 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
 }
 
 /// Sets (or with `value: None`, unsets) a key in one layer, validating the result first.
+/// A remote's secret is set only in the per-clone layer (unsetting one is allowed anywhere).
 pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<()> {
+    if let (Some((name, setting)), Some(_)) = (crate::secrets::remote_secret(key), value) {
+        crate::secrets::check_layer(name, setting, layer)?;
+    }
     if key == "cache.dir" && layer == Layer::Repo {
         bail!(crate::error::hinted(
             "`cache.dir` cannot be set in the committed repo config",

@@ -1,9 +1,9 @@
 //! `mvc fsck`: re-hash every cache object (and, with a remote, stream and re-hash the
-//! objects the workspace needs from it), report each corrupt or missing object with the
-//! artifacts that need it, and with `--repair` quarantine corrupt cache objects and fetch
-//! good copies.
+//! objects the workspace needs from it), report each corrupt object, and each object the
+//! workspace needs that the cache (or the remote) lacks, with the artifacts that need it, and
+//! with `--repair` quarantine corrupt cache objects and fetch good copies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
 use futures::{StreamExt, TryStreamExt};
@@ -30,7 +30,7 @@ pub struct FsckOptions {
 pub enum Problem {
     /// Its content does not hash to its name.
     Corrupt,
-    /// A pointer needs it and it is not there.
+    /// A pointer needs it and it is not there (in the cache: `mvc pull` fetches it).
     Missing,
 }
 
@@ -80,7 +80,7 @@ pub fn fsck(
         })
         .collect();
     reporter.finish();
-    let needs = needed_by(repo)?;
+    let Needs { by: needs, required } = needed_by(repo)?;
     let who = |oid: &Oid| needs.get(oid).cloned().unwrap_or_default();
     let mut findings: Vec<Finding> = corrupt
         .iter()
@@ -92,6 +92,16 @@ pub fn fsck(
             repaired: false,
         })
         .collect();
+    // What the workspace needs and the cache lacks: checkout, diff and push would fail on it.
+    for oid in required.iter().filter(|oid| !cache.contains(oid)) {
+        findings.push(Finding {
+            place: "cache".into(),
+            oid: *oid,
+            problem: Problem::Missing,
+            needed_by: who(oid),
+            repaired: false,
+        });
+    }
 
     let mut remote_checked = 0;
     if let Some(name) = &opts.remote {
@@ -124,20 +134,33 @@ pub fn fsck(
     Ok(FsckReport { cache_checked: objects.len(), remote_checked, findings })
 }
 
-/// Every object the workspace's pointers need (manifests in the cache expanded), with the
-/// artifacts that need it. Objects missing from the cache are not findings: a clone that has
-/// not pulled lacks them by design (`mvc status` reports that).
-fn needed_by(repo: &Repo) -> Result<BTreeMap<Oid, Vec<String>>> {
+/// The objects the workspace's pointers need.
+struct Needs {
+    /// Each object, with the artifacts that need it (manifests in the cache expanded).
+    by: BTreeMap<Oid, Vec<String>>,
+    /// Those the cache must hold: all but the files of directories pulled only in part,
+    /// which are absent on purpose.
+    required: BTreeSet<Oid>,
+}
+
+fn needed_by(repo: &Repo) -> Result<Needs> {
     let cache = repo.cache();
+    let partial = crate::partial::Partial::load(&repo.state_dir())?;
     let mut out: BTreeMap<Oid, Vec<String>> = BTreeMap::new();
+    let mut required = BTreeSet::new();
     for (rel, pointer) in pointers(repo, &Side::Workspace)? {
         out.entry(pointer.oid).or_default().push(rel.clone());
+        required.insert(pointer.oid);
         if pointer.kind == Kind::Dir && cache.contains(&pointer.oid) {
             let bytes = cache.read_small(&pointer.oid, crate::ops::MAX_MANIFEST_BYTES)?;
+            let in_part = partial.get(&rel) == Some(pointer.oid);
             // A corrupt manifest is reported as a corrupt object; its files are not known.
             if let Ok(manifest) = crate::manifest::Manifest::parse(&bytes) {
                 for e in manifest.entries {
                     out.entry(e.oid).or_default().push(rel.clone());
+                    if !in_part {
+                        required.insert(e.oid);
+                    }
                 }
             }
         }
@@ -145,7 +168,7 @@ fn needed_by(repo: &Repo) -> Result<BTreeMap<Oid, Vec<String>>> {
     for artifacts in out.values_mut() {
         artifacts.dedup();
     }
-    Ok(out)
+    Ok(Needs { by: out, required })
 }
 
 /// Streams each object from the remote through BLAKE3 (nothing is stored).

@@ -97,12 +97,13 @@ pub fn get(opts: &GetOptions, rt: &tokio::runtime::Runtime, reporter: &dyn Repor
     }
     let tree = commit.tree().context("reading the commit's tree")?;
     if tree.get_path(Path::new(".mvc/config")).is_err() {
-        bail!("`{}` at {} is not an mvc project (it has no `.mvc/config`)", opts.repo_url, short(&commit));
+        bail!("`{}` at {} is not an mvc project (it has no `.mvc/config`)", shown_url(&opts.repo_url), short(&commit));
     }
     let artifact = enclosing_pointer(&tree, &path).ok_or_else(|| {
         anyhow::anyhow!(
-            "`{path}` is not tracked by mvc in `{}` at {}",
-            crate::text::sanitize(&opts.repo_url),
+            "`{}` is not tracked by mvc in `{}` at {}",
+            crate::text::sanitize(&path),
+            shown_url(&opts.repo_url),
             short(&commit)
         )
     })?;
@@ -164,9 +165,35 @@ fn clone(url: &str, dest: &Path, cwd: &Path) -> Result<()> {
         .context("running `git clone`")?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        bail!("`git clone` of `{}` failed: {}", crate::text::sanitize(url), crate::text::sanitize(stderr.trim()));
+        bail!("`git clone` of `{}` failed: {}", shown_url(url), redact_credentials(url, stderr.trim()));
     }
     Ok(())
+}
+
+/// The repository URL as messages show it: without user info (`https://user:TOKEN@host/…`
+/// is how CI jobs often pass a token) and without control characters.
+fn shown_url(url: &str) -> String {
+    crate::text::sanitize(&crate::text::redact_userinfo(url))
+}
+
+/// Text from `git` about `url` (its stderr), safe to show: URLs without user info, and the
+/// URL's own user info hidden wherever it appears.
+fn redact_credentials(url: &str, text: &str) -> String {
+    let mut text = crate::text::redact_userinfo(text);
+    let authority = url.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(rest));
+    if let Some((userinfo, _)) = authority.and_then(|a| a.rsplit_once('@'))
+        && !userinfo.is_empty()
+    {
+        text = text.replace(userinfo, "<redacted>");
+        // A bare password is hidden too (git may quote it alone), unless it is so short that
+        // replacing it would garble the message.
+        if let Some((_, password)) = userinfo.split_once(':')
+            && password.len() >= 4
+        {
+            text = text.replace(password, "<redacted>");
+        }
+    }
+    crate::text::sanitize(&text)
 }
 
 /// The commit `rev` names in the clone: a commit id, tag, or branch of the cloned project.
@@ -177,7 +204,7 @@ fn resolve_rev<'r>(git: &'r git2::Repository, rev: Option<&str>, url: &str) -> R
     let found = git.revparse_single(rev).or_else(|_| git.revparse_single(&format!("origin/{rev}")));
     match found.and_then(|o| o.peel_to_commit()) {
         Ok(c) => Ok(c),
-        Err(_) => bail!("`{}` is not a revision of `{}`", crate::text::sanitize(rev), crate::text::sanitize(url)),
+        Err(_) => bail!("`{}` is not a revision of `{}`", crate::text::sanitize(rev), shown_url(url)),
     }
 }
 
@@ -200,6 +227,17 @@ fn short(commit: &git2::Commit) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_the_url_never_reach_a_message() {
+        let url = "https://bob:s3cret@git.example.com/team/models.git";
+        assert_eq!(shown_url(url), "https://<redacted>@git.example.com/team/models.git");
+        let stderr = "fatal: Authentication failed for 'https://bob:s3cret@git.example.com/team/models.git/'\n\
+                      remote: password s3cret rejected";
+        let shown = redact_credentials(url, stderr);
+        assert!(!shown.contains("s3cret") && !shown.contains("bob"), "{shown}");
+        assert_eq!(redact_credentials("/local/path", "fatal: no such repo"), "fatal: no such repo");
+    }
 
     #[test]
     fn paths_are_cleaned_and_escapes_refused() {

@@ -157,7 +157,10 @@ fn manifest_of(repo: &Repo, path: &str, pointer: &Pointer) -> Result<Manifest> {
     if !repo.cache().contains(&pointer.oid) {
         anyhow::bail!(crate::error::hinted(
             format!("the manifest {} of `{path}` is not in the cache", pointer.oid.short()),
-            format!("set a default remote, or `mvc fetch {path} --rev REV`, or leave out `--granular`"),
+            format!(
+                "set a default remote, or `mvc fetch {} --rev REV`, or leave out `--granular`",
+                crate::text::shell_quote(path)
+            ),
         ));
     }
     crate::ops::load_manifest(repo, pointer, &Artifact::from_rel(path).pointer_rel)

@@ -46,9 +46,11 @@ pub fn merge_pointers(cache: Option<&Cache>, base: &Path, ours: &Path, theirs: &
     let artifact = path.strip_suffix(crate::pointer::SUFFIX).unwrap_or(path);
     let both_changed = format!(
         "both sides changed `{artifact}` (ours {}, theirs {}); ours is kept. To take theirs: \
-         `git checkout --theirs {path} && mvc checkout {artifact}`",
+         `git checkout --theirs -- {} && mvc checkout {}`",
         o.oid.short(),
-        t.oid.short()
+        t.oid.short(),
+        crate::text::shell_quote(path),
+        crate::text::shell_quote(artifact)
     );
     let (Some(b), Some(cache)) = (b, cache) else { return Ok(Merged::Conflict(both_changed)) };
     if [&b, &o, &t].iter().any(|p| p.kind != Kind::Dir) {

@@ -136,7 +136,7 @@ pub fn select(repo: &Repo, cwd: &Path, targets: &[PathBuf]) -> Result<Vec<Artifa
             }
             bail!(hinted(
                 format!("`{}` is not tracked by mvc (no `{}`)", target.display(), direct.pointer_rel),
-                format!("track it with `mvc add {}`", target.display())
+                format!("track it with `mvc add {}`", crate::text::shell_quote(&target.display().to_string()))
             ));
         }
         out.extend(under);

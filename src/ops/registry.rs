@@ -69,7 +69,7 @@ pub fn register(repo: &Repo, opts: &RegisterOptions, rt: &tokio::runtime::Runtim
         (Some(d), _) => d.path.clone(),
         (None, None) => bail!(hinted(
             format!("`{}` is not declared in `{ARTIFACTS_FILE}` yet", opts.name),
-            format!("give its path the first time: `mvc register {} PATH`", opts.name),
+            format!("give its path the first time: `mvc register {} PATH`", crate::text::shell_quote(&opts.name)),
         )),
         (None, Some(p)) => {
             let path = normalise(p);
@@ -180,7 +180,7 @@ fn pointer_at(repo: &Repo, commit: git2::Oid, path: &str) -> Result<Pointer> {
     let entry = tree.get_path(Path::new(&pointer_rel)).map_err(|_| {
         hinted(
             format!("commit {short} has no `{pointer_rel}`"),
-            format!("track and commit it first: `mvc add {path} -m \"...\"`"),
+            format!("track and commit it first: `mvc add {} -m \"...\"`", crate::text::shell_quote(path)),
         )
     })?;
     let blob = entry.to_object(&repo.git)?.peel_to_blob()?;
@@ -285,7 +285,7 @@ fn artifact_state(repo: &Repo, name: &str) -> Result<(ArtifactState, Vec<TagReco
         Some(s) => Ok((s, records)),
         None => bail!(hinted(
             format!("`{}` has no registered versions", crate::text::sanitize(name)),
-            format!("register one with `mvc register {name} PATH`"),
+            format!("register one with `mvc register {} PATH`", crate::text::shell_quote(name)),
         )),
     }
 }
@@ -322,7 +322,7 @@ pub fn rollback(repo: &Repo, opts: &StageOptions) -> Result<Created> {
         Some(v) => v,
         None => bail!(hinted(
             format!("`{}` has no earlier version in `{}` to roll back to", opts.name, opts.stage),
-            format!("name one with `--to VERSION`; `mvc history {}` lists them", opts.name),
+            format!("name one with `--to VERSION`; `mvc history {}` lists them", crate::text::shell_quote(&opts.name)),
         )),
     };
     if state.stages.get(&opts.stage) == Some(&version) {
@@ -341,7 +341,10 @@ fn assign(
     is_rollback: bool,
 ) -> Result<Created> {
     let Some(record) = state.version(version) else {
-        bail!(hinted(format!("`{name}@{version}` is not registered"), format!("list versions with `mvc show {name}`")));
+        bail!(hinted(
+            format!("`{name}@{version}` is not registered"),
+            format!("list versions with `mvc show {}`", crate::text::shell_quote(name))
+        ));
     };
     let tag =
         TagName { artifact: name.to_string(), event: Event::Assign(stage.to_string()), counter: state.max_counter + 1 };

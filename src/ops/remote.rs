@@ -14,8 +14,7 @@ pub const PUBLIC_KEYS: &[&str] =
     &["url", "endpoint", "region", "jobs", "retries", "profile", "account_name", "use_emulator"];
 
 /// Settings that are secrets: only `--local`, read from stdin.
-pub const SECRET_KEYS: &[&str] =
-    &["access_key_id", "secret_access_key", "session_token", "access_key", "service_account_key"];
+pub use crate::secrets::SECRET_REMOTE_KEYS as SECRET_KEYS;
 
 /// A remote as listed.
 pub struct RemoteEntry {
@@ -56,7 +55,7 @@ pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layer: Layer)
     if backend::configured(repo).iter().any(|r| r.name == name) {
         bail!(hinted(
             format!("a remote named `{name}` already exists"),
-            format!("change it with `mvc remote modify {name} url URL`")
+            format!("change it with `mvc remote modify {} url URL`", crate::text::shell_quote(name))
         ));
     }
     let first = backend::configured(repo).is_empty();
@@ -118,7 +117,7 @@ pub fn modify(repo: &Repo, name: &str, key: &str, value: Option<&str>, layer: La
     if !backend::configured(repo).iter().any(|r| r.name == name) {
         bail!(hinted(format!("no remote named `{name}`"), "list remotes with `mvc remote list`"));
     }
-    let secret = SECRET_KEYS.contains(&key);
+    let secret = crate::secrets::is_secret_setting(key);
     if !secret && !PUBLIC_KEYS.contains(&key) {
         bail!(
             "unknown remote setting `{}`; known: {}, and secrets {}",
@@ -127,12 +126,7 @@ pub fn modify(repo: &Repo, name: &str, key: &str, value: Option<&str>, layer: La
             SECRET_KEYS.join(", ")
         );
     }
-    if secret && layer != Layer::Local {
-        bail!(hinted(
-            format!("`{key}` is a secret and cannot go into the committed config"),
-            format!("use `mvc remote modify --local {name} {key}` and type the value on standard input")
-        ));
-    }
+    crate::secrets::check_layer(name, key, layer)?;
     update(repo, layer, |map| {
         let dotted = format!("remotes.{name}.{key}");
         match value {

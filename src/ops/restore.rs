@@ -38,7 +38,7 @@ pub fn restore(repo: &Repo, opts: &RestoreOptions, reporter: &dyn Reporter) -> R
         if !at_rev.keys().any(|a| f.is_empty() || a == f || a.starts_with(&format!("{f}/"))) {
             anyhow::bail!(crate::error::hinted(
                 format!("`{f}` is not tracked at {}", crate::text::sanitize(&opts.rev)),
-                format!("list what is with `mvc ls --rev {}`", crate::text::sanitize(&opts.rev)),
+                format!("list what is with `mvc ls --rev {}`", crate::text::shell_quote(&opts.rev)),
             ));
         }
     }
@@ -91,7 +91,10 @@ fn restore_one(
             if status.workspace == Workspace::Modified {
                 anyhow::bail!(crate::error::hinted(
                     format!("`{}` has changes that are not recorded in its pointer", artifact.rel),
-                    format!("record them with `mvc commit {}`, or use `--force` to discard them", artifact.rel),
+                    format!(
+                        "record them with `mvc commit {}`, or use `--force` to discard them",
+                        crate::text::shell_quote(&artifact.rel)
+                    ),
                 ));
             }
         }

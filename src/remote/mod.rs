@@ -118,12 +118,13 @@ impl Remote {
         let hint = if auth && self.credentials_withheld {
             Some(format!(
                 "credentials were not sent because the endpoint is not trusted; if it is yours, run `mvc remote trust {}`",
-                self.name
+                crate::text::shell_quote(&self.name)
             ))
         } else if auth {
             Some(format!(
                 "check the credentials for `{}` (environment variables, ~/.aws, or `mvc remote modify --local {} access_key_id`)",
-                self.name, self.name
+                self.name,
+                crate::text::shell_quote(&self.name)
             ))
         } else if lower.contains("connect") || lower.contains("timed out") || lower.contains("connection") {
             Some("the remote could not be reached; check the URL/endpoint and your network, then re-run (finished objects are not sent again)".into())

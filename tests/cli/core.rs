@@ -92,7 +92,7 @@ fn add_refuses_what_it_must_not_track() {
     error: `.mvc/config` is not allowed: `.mvc` holds mvc's configuration, not data
     $ mvc add tracked.txt
     error: `tracked.txt` is already tracked by git
-    hint: stop tracking it in git first: `git rm -r --cached tracked.txt`
+    hint: stop tracking it in git first: `git rm -r --cached -- tracked.txt`
     $ mvc add data
     error: `$ROOT/data/link` is a symlink; mvc does not track symlinks inside directories (replace it with the file or remove it)
     ");

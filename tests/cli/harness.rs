@@ -128,6 +128,16 @@ impl TestEnv {
         self.finish(out)
     }
 
+    /// Runs `WRAPPER… mvc ARGS` at the root, e.g. under `unshare` to give mvc its own mounts.
+    pub fn mvc_wrapped(&self, wrapper: &[&str], args: &[&str]) -> Run {
+        let (program, rest) = wrapper.split_first().expect("a wrapper program");
+        let mut all = rest.to_vec();
+        all.push(env!("CARGO_BIN_EXE_mvc"));
+        all.extend(args);
+        let out = self.command(Path::new(program), &all, &self.root).output().expect("run the wrapper");
+        self.finish(out)
+    }
+
     /// Runs `git ARGS` at the root and returns the result, success or not.
     pub fn git_run(&self, args: &[&str]) -> Run {
         let out = self.command(Path::new("git"), args, &self.root).output().expect("run git");

@@ -10,6 +10,7 @@ mod get;
 mod history;
 mod hooks;
 mod hostile;
+mod hygiene;
 mod push_pull;
 mod registry;
 mod robustness;

@@ -97,6 +97,9 @@ pub fn run(args: ConfigArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             }
         },
         Action::Set { key, value, layer } => {
+            if let (Some((name, setting)), Layer::Local) = (mvc::secrets::remote_secret(&key), layer.layer()) {
+                return Err(mvc::secrets::from_command_line(name, setting));
+            }
             mvc::ops::config::set(&repo, layer.layer(), &key, Some(&value))?;
             ui.status(format!("set `{key}` in the {} config", layer.layer().name()));
         }

@@ -54,7 +54,7 @@ pub fn run(args: FsckArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                 )
             };
             let repaired = if f.repaired { "; repaired" } else { "" };
-            ui.out(format!("{problem}: {} in {}  ({needed}{repaired})", f.oid.to_hex(), f.place))?;
+            ui.out(format!("{problem}: {} in {}  ({needed}{repaired})", f.oid.to_hex(), shown(&f.place)))?;
         }
         let repaired = report.findings.len() - unresolved;
         ui.status(format!(
@@ -68,8 +68,12 @@ pub fn run(args: FsckArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             super::count(report.findings.len() as u64, "problem"),
             if repaired > 0 { format!(", {repaired} repaired") } else { String::new() }
         ));
-        if unresolved > 0 && !args.repair {
+        let missing_here = |f: &&mvc::ops::fsck::Finding| f.problem == Problem::Missing && f.place == "cache";
+        if report.findings.iter().filter(|f| !f.repaired).any(|f| !missing_here(&f)) && !args.repair {
             ui.warn("`mvc fsck --repair` quarantines corrupt cache objects and fetches good copies from the remote");
+        }
+        if report.findings.iter().any(|f| missing_here(&f)) {
+            ui.warn("`mvc pull` fetches the objects the workspace needs from the remote");
         }
     }
     Ok(if unresolved > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })

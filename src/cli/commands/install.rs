@@ -55,7 +55,7 @@ pub fn run_merge_driver(args: MergeDriverArgs, cwd: &Path, ui: &Ui) -> anyhow::R
     match run_driver(cwd, &args.base, &args.ours, &args.theirs, &args.path)? {
         Merged::Clean => Ok(ExitCode::SUCCESS),
         Merged::Conflict(message) => {
-            ui.error(&format!("mvc merge: {message}"), None);
+            ui.error(&mvc::text::sanitize(&format!("mvc merge: {message}")), None);
             Ok(ExitCode::from(1))
         }
     }

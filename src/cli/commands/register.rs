@@ -92,7 +92,10 @@ fn report(ui: &Ui, verb: &str, created: &Created) -> anyhow::Result<ExitCode> {
     }
     ui.status(format!("{verb} `{}` on commit {}", created.tag, &created.commit[..12]));
     if !created.pushed {
-        ui.status(format!("share it with `git push origin refs/tags/{}`", created.tag));
+        ui.status(format!(
+            "share it with `git push origin {}`",
+            mvc::text::shell_quote(&format!("refs/tags/{}", created.tag))
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -119,17 +119,10 @@ pub fn run(args: RemoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             ui.status(format!("`{name}` is now the default remote"));
         }
         Action::Modify { name, key, value, local, unset } => {
-            let secret = ops::SECRET_KEYS.contains(&key.as_str());
+            let secret = mvc::secrets::is_secret_setting(&key);
             let value = match (value, unset) {
                 (_, true) => None,
-                (Some(_), false) if secret => {
-                    anyhow::bail!(mvc::error::hinted(
-                        format!(
-                            "`{key}` is a secret; it is not taken from the command line (shell history, process lists)"
-                        ),
-                        format!("run `mvc remote modify --local {name} {key}` and type it on standard input")
-                    ))
-                }
+                (Some(_), false) if secret => return Err(mvc::secrets::from_command_line(&name, &key)),
                 (Some(v), false) => Some(v),
                 (None, false) => {
                     let mut s = String::new();

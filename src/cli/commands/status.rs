@@ -124,11 +124,13 @@ fn run_remote(repo: &Repo, opts: &RemoteStatusOptions, check: bool, ui: &Ui) -> 
     } else {
         for a in &report.artifacts {
             let path = shown(&a.path);
+            let quoted = shown(&mvc::text::shell_quote(name));
             match (a.in_cache, a.on_remote) {
-                (true, false) => ui.out(format!("not pushed:  {path}  (`mvc push -r {name}`)"))?,
-                (false, true) => ui.out(format!("not pulled:  {path}  (`mvc pull -r {name}`)"))?,
+                (true, false) => ui.out(format!("not pushed:  {path}  (`mvc push -r {quoted}`)"))?,
+                (false, true) => ui.out(format!("not pulled:  {path}  (`mvc pull -r {quoted}`)"))?,
                 (false, false) => ui.out(format!(
-                    "unavailable: {path}  (neither in the cache nor on `{name}`; not pushed from where it was added?)"
+                    "unavailable: {path}  (neither in the cache nor on `{}`; not pushed from where it was added?)",
+                    shown(name)
                 ))?,
                 (true, true) => {}
             }
