@@ -80,6 +80,9 @@ fn report_error(ui: &Ui, err: &anyhow::Error) -> ExitCode {
     let message = err.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
     let hint = err.chain().find_map(hint_for);
     ui.error(&mvc::text::sanitize(&message), hint.as_deref());
+    if err.chain().any(|c| c.downcast_ref::<mvc::remote::Interrupted>().is_some()) {
+        return ExitCode::from(130);
+    }
     ExitCode::from(1)
 }
 

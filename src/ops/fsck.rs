@@ -1,27 +1,26 @@
 //! `mvc fsck`: re-hash every cache object (and, with a remote, stream and re-hash the
 //! objects the workspace needs from it), report each corrupt or missing object with the
 //! artifacts that need it, and with `--repair` quarantine corrupt cache objects and fetch
-//! good copies.
+//! good copies, and (with a remote) upload good cache copies over what the remote lost.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use anyhow::{Context, Result};
-use futures::{StreamExt, TryStreamExt};
-use object_store::ObjectStoreExt;
 use rayon::prelude::*;
 
 use crate::hash::Oid;
 use crate::ops::history::{Side, pointers};
 use crate::pointer::Kind;
 use crate::progress::Reporter;
-use crate::remote::{Remote, backend, transfer};
+use crate::remote::{backend, transfer};
 use crate::repo::Repo;
 
 /// What to check.
 pub struct FsckOptions {
     /// Also verify a remote (`Some("")`: the default remote).
     pub remote: Option<String>,
-    /// Quarantine corrupt cache objects and fetch them again from the default remote.
+    /// Quarantine corrupt cache objects and fetch them again from the default remote; with a
+    /// remote, also upload good cache copies of what is missing or corrupt there.
     pub repair: bool,
 }
 
@@ -80,7 +79,7 @@ pub fn fsck(
         })
         .collect();
     reporter.finish();
-    let needs = needed_by(repo)?;
+    let (needs, manifests) = needed_by(repo)?;
     let who = |oid: &Oid| needs.get(oid).cloned().unwrap_or_default();
     let mut findings: Vec<Finding> = corrupt
         .iter()
@@ -96,11 +95,27 @@ pub fn fsck(
     let mut remote_checked = 0;
     if let Some(name) = &opts.remote {
         let name = Some(name.as_str()).filter(|n| !n.is_empty());
-        let remote = backend::open(repo, &backend::choose(repo, name)?, None)?;
+        let rc = backend::choose(repo, name)?;
+        let remote = if opts.repair { backend::open_writable(repo, &rc, None)? } else { backend::open(repo, &rc, None)? };
         let oids: Vec<Oid> = needs.keys().copied().collect();
         remote_checked = oids.len();
-        for (oid, problem) in rt.block_on(verify_remote(&remote, &oids))? {
+        let index = repo.stat_index();
+        let verified = rt.block_on(transfer::verify(&remote, &oids, reporter));
+        remote.forget_lost(&index);
+        let mut bad = Vec::new();
+        for (oid, copy) in verified? {
+            let problem = if copy == transfer::RemoteCopy::Missing { Problem::Missing } else { Problem::Corrupt };
+            bad.push(oid);
             findings.push(Finding { place: remote.name.clone(), oid, problem, needed_by: who(&oid), repaired: false });
+        }
+        if opts.repair && !bad.is_empty() {
+            // Only good cache copies go up (each is hashed again while it streams); files
+            // before the manifests that list them.
+            let good: Vec<Oid> = bad.iter().filter(|o| cache.contains(o) && !corrupt.contains(o)).copied().collect();
+            let repaired = rt.block_on(transfer::repair(&remote, &cache, &index, &good, &manifests, reporter))?;
+            for f in findings.iter_mut().filter(|f| f.place == remote.name) {
+                f.repaired = repaired.contains(&f.oid);
+            }
         }
     }
 
@@ -127,11 +142,15 @@ pub fn fsck(
 /// Every object the workspace's pointers need (manifests in the cache expanded), with the
 /// artifacts that need it. Objects missing from the cache are not findings: a clone that has
 /// not pulled lacks them by design (`mvc status` reports that).
-fn needed_by(repo: &Repo) -> Result<BTreeMap<Oid, Vec<String>>> {
+fn needed_by(repo: &Repo) -> Result<(BTreeMap<Oid, Vec<String>>, HashSet<Oid>)> {
     let cache = repo.cache();
     let mut out: BTreeMap<Oid, Vec<String>> = BTreeMap::new();
+    let mut manifests = HashSet::new();
     for (rel, pointer) in pointers(repo, &Side::Workspace)? {
         out.entry(pointer.oid).or_default().push(rel.clone());
+        if pointer.kind == Kind::Dir {
+            manifests.insert(pointer.oid);
+        }
         if pointer.kind == Kind::Dir && cache.contains(&pointer.oid) {
             let bytes = cache.read_small(&pointer.oid, crate::ops::MAX_MANIFEST_BYTES)?;
             // A corrupt manifest is reported as a corrupt object; its files are not known.
@@ -145,29 +164,5 @@ fn needed_by(repo: &Repo) -> Result<BTreeMap<Oid, Vec<String>>> {
     for artifacts in out.values_mut() {
         artifacts.dedup();
     }
-    Ok(out)
-}
-
-/// Streams each object from the remote through BLAKE3 (nothing is stored).
-async fn verify_remote(remote: &Remote, oids: &[Oid]) -> Result<Vec<(Oid, Problem)>> {
-    remote.check_layout(false).await?;
-    let results: Vec<Option<(Oid, Problem)>> = futures::stream::iter(oids.iter().copied())
-        .map(|oid| async move {
-            let stream = match remote.store().get(&remote.key(&oid)).await {
-                Ok(r) => r.into_stream(),
-                Err(object_store::Error::NotFound { .. }) => return Ok(Some((oid, Problem::Missing))),
-                Err(e) => return Err(remote.error(&format!("reading object {}", oid.short()), e)),
-            };
-            let mut hasher = blake3::Hasher::new();
-            let mut stream = stream;
-            while let Some(chunk) = stream.try_next().await.map_err(|e| remote.error("reading an object", e))? {
-                tokio::task::block_in_place(|| hasher.update(&chunk));
-            }
-            let found = Oid::from_bytes(*hasher.finalize().as_bytes());
-            anyhow::Ok((found != oid).then_some((oid, Problem::Corrupt)))
-        })
-        .buffer_unordered(remote.jobs)
-        .try_collect()
-        .await?;
-    Ok(results.into_iter().flatten().collect())
+    Ok((out, manifests))
 }
