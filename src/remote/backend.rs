@@ -86,7 +86,12 @@ pub fn redact_url(raw: &str) -> String {
             // Query strings carry presigned signatures and SAS tokens: never show them.
             let had_query = u.query().is_some();
             u.set_query(None);
-            let shown = if had_query { format!("{u}?<redacted>") } else { u.to_string() };
+            let mut base = u.to_string();
+            // `Url` adds a `/` to a bare host; show what the user typed.
+            if u.path() == "/" && !raw.split('?').next().unwrap_or(raw).ends_with('/') {
+                base.pop();
+            }
+            let shown = if had_query { format!("{base}?<redacted>") } else { base };
             crate::text::sanitize(&shown)
         }
         _ => crate::text::sanitize(raw),

@@ -289,7 +289,7 @@ async fn push_inner(
         .iter()
         .filter(|d| d.files.iter().all(|f| there.contains(&f.oid)))
         .map(|d| d.manifest)
-        .filter(|m| cache.contains(m))
+        .filter(|m| cache.contains(m) && !there.contains(m))
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();

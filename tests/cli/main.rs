@@ -1,5 +1,6 @@
 //! Integration tests: the real `mvc` binary in real temp git repositories.
 
+mod fault_proxy;
 mod harness;
 mod s3_server;
 
@@ -10,6 +11,8 @@ mod get;
 mod history;
 mod hooks;
 mod push_pull;
+mod remote_damage;
+mod remote_faults;
 mod registry;
 mod robustness;
 mod scale;
