@@ -96,7 +96,8 @@ pub fn fsck(
     if let Some(name) = &opts.remote {
         let name = Some(name.as_str()).filter(|n| !n.is_empty());
         let rc = backend::choose(repo, name)?;
-        let remote = if opts.repair { backend::open_writable(repo, &rc, None)? } else { backend::open(repo, &rc, None)? };
+        let remote =
+            if opts.repair { backend::open_writable(repo, &rc, None)? } else { backend::open(repo, &rc, None)? };
         let oids: Vec<Oid> = needs.keys().copied().collect();
         remote_checked = oids.len();
         let index = repo.stat_index();
@@ -142,7 +143,10 @@ pub fn fsck(
 /// Every object the workspace's pointers need (manifests in the cache expanded), with the
 /// artifacts that need it. Objects missing from the cache are not findings: a clone that has
 /// not pulled lacks them by design (`mvc status` reports that).
-fn needed_by(repo: &Repo) -> Result<(BTreeMap<Oid, Vec<String>>, HashSet<Oid>)> {
+/// Each needed object with the artifacts needing it, and which of them are manifests.
+type Needs = (BTreeMap<Oid, Vec<String>>, HashSet<Oid>);
+
+fn needed_by(repo: &Repo) -> Result<Needs> {
     let cache = repo.cache();
     let mut out: BTreeMap<Oid, Vec<String>> = BTreeMap::new();
     let mut manifests = HashSet::new();

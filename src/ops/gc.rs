@@ -224,8 +224,7 @@ async fn collect_on_remote(
             .buffered(remote.jobs)
             .try_collect()
             .await?;
-        let (manifests, files): (Vec<_>, Vec<_>) =
-            doomed.iter().zip(kinds).partition(|(_, is_manifest)| *is_manifest);
+        let (manifests, files): (Vec<_>, Vec<_>) = doomed.iter().zip(kinds).partition(|(_, is_manifest)| *is_manifest);
         for phase in [manifests, files] {
             let locations: Vec<object_store::Result<object_store::path::Path>> =
                 phase.iter().map(|((_, _, l), _)| Ok(l.clone())).collect();

@@ -203,7 +203,11 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
     let allow_http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
     if url.starts_with("file:") && !url.starts_with("file://") {
         bail!(hinted(
-            format!("remote `{}` has the URL `{}`, which is not a valid file URL", rc.name, crate::text::sanitize(&url)),
+            format!(
+                "remote `{}` has the URL `{}`, which is not a valid file URL",
+                rc.name,
+                crate::text::sanitize(&url)
+            ),
             format!(
                 "use `file:///absolute/path`, or a plain path (relative paths are relative to the repository root): `mvc remote modify {} url PATH`",
                 rc.name
@@ -326,8 +330,7 @@ fn open_local(remote: &mut Remote, path: &std::path::Path, create: bool) -> Resu
             remote.missing_dir = Some(path.to_path_buf());
             return Ok(());
         }
-        std::fs::create_dir_all(path)
-            .with_context(|| format!("creating the remote directory `{}`", path.display()))?;
+        std::fs::create_dir_all(path).with_context(|| format!("creating the remote directory `{}`", path.display()))?;
     }
     let fs = LocalFileSystem::new_with_prefix(path)
         .with_context(|| format!("opening the remote directory `{}`", path.display()))?;
@@ -358,7 +361,9 @@ pub fn validate_label(remote: &str, key: &str, value: &str) -> Result<()> {
     if !ok {
         bail!(hinted(
             format!("remote `{remote}`: `{key}` `{}` is not valid", crate::text::sanitize(value)),
-            format!("`{key}` may hold only lowercase letters, digits and `-`; fix it with `mvc remote modify {remote} {key} VALUE`")
+            format!(
+                "`{key}` may hold only lowercase letters, digits and `-`; fix it with `mvc remote modify {remote} {key} VALUE`"
+            )
         ));
     }
     Ok(())
@@ -367,12 +372,14 @@ pub fn validate_label(remote: &str, key: &str, value: &str) -> Result<()> {
 /// Refuses a bucket or container name that breaks the provider's naming rules (they can end
 /// up in a host name).
 pub fn validate_bucket(remote: &str, scheme: &str, bucket: &str) -> Result<()> {
-    let (min, max, dots) = match scheme {
-        "az" | "azure" => (3, 63, false),
-        "gs" => (3, 222, true),
-        _ => (3, 63, true),
+    let (min, max, dots, underscores) = match scheme {
+        "az" | "azure" => (3, 63, false, false),
+        "gs" => (3, 222, true, true),
+        _ => (3, 63, true, false),
     };
-    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (dots && (b == b'.' || b == b'_'));
+    let allowed = |b: u8| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (dots && b == b'.') || (underscores && b == b'_')
+    };
     let bytes = bucket.as_bytes();
     let ok = (min..=max).contains(&bucket.len())
         && bytes.iter().all(|b| allowed(*b))
@@ -416,9 +423,9 @@ fn is_provider_host(url: &str) -> bool {
         return false;
     }
     let Some(url::Host::Domain(host)) = u.host() else { return false };
-    let labels_ok = host.split('.').all(|l| {
-        !l.is_empty() && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    });
+    let labels_ok = host
+        .split('.')
+        .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
     labels_ok
         && (host.ends_with(".amazonaws.com")
             || host.ends_with(".blob.core.windows.net")
@@ -505,6 +512,8 @@ mod tests {
         assert_eq!(redact_url("https://user:pw@host/p?sig=abc"), "https://host/p?<redacted>");
         assert_eq!(redact_url("s3://bucket/models"), "s3://bucket/models");
         assert_eq!(redact_url("/data/remote"), "/data/remote");
+        assert_eq!(redact_url("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
+        assert_eq!(redact_url("https://user:pw@host:1/"), "https://host:1/");
     }
 
     #[test]
@@ -523,6 +532,61 @@ mod tests {
         let local = "remotes:\n  origin:\n    trusted_endpoint: https://collector.example.com/\n";
         std::fs::write(dir.path().join(".mvc/config.local"), local).unwrap();
         assert!(endpoint_trusted(&repo, "origin", Some("https://collector.example.com")));
+    }
+
+    fn remote(settings: &str) -> RemoteConfig {
+        let settings: Value = serde_json::from_str(settings).unwrap();
+        RemoteConfig { name: "origin".into(), settings: settings.as_object().unwrap().clone() }
+    }
+
+    #[test]
+    fn host_labels_from_config_are_validated() {
+        for good in ["us-east-1", "eu-central-2", "myaccount", "acct-01"] {
+            assert!(validate_label("origin", "region", good).is_ok(), "{good}");
+        }
+        for bad in ["evil.com/", "x.attacker.com", "us-east-1#", "a@b", "UPPER", "", "-x", "x-", "a b", "a:80"] {
+            assert!(validate_label("origin", "region", bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_bucket("origin", "s3", "my.bucket-1").is_ok());
+        for bad in ["ab", "Bucket", "a..b", "-ab", "b@evil.com", "b/c", "a_b"] {
+            assert!(validate_bucket("origin", "s3", bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_bucket("origin", "az", "my.container").is_err(), "no dots in Azure containers");
+        // A committed region that would move the request host elsewhere is refused.
+        let rc = remote(r#"{"url": "s3://b/x", "region": "x.attacker.example/"}"#);
+        assert!(request_url(&rc, "s3", "bbb", None).is_err());
+        let rc = remote(r#"{"url": "az://c/x", "account_name": "attacker.example#"}"#);
+        assert!(request_url(&rc, "az", "ccc", None).is_err());
+    }
+
+    #[test]
+    fn the_final_url_is_what_the_trust_rule_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        git2::Repository::init(dir.path()).unwrap();
+        std::fs::create_dir_all(dir.path().join(".mvc")).unwrap();
+        std::fs::write(dir.path().join(".mvc/config"), "remotes: {}\n").unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        let rc = remote(r#"{"url": "s3://bbb/x", "region": "eu-west-1"}"#);
+        let url = request_url(&rc, "s3", "bbb", None).unwrap();
+        assert_eq!(url, "https://s3.eu-west-1.amazonaws.com/bbb");
+        assert!(final_url_trusted(&repo, "origin", &url, None));
+        let rc = remote(r#"{"url": "az://ccc/x", "account_name": "acct"}"#);
+        let url = request_url(&rc, "az", "ccc", None).unwrap();
+        assert_eq!(url, "https://acct.blob.core.windows.net/ccc");
+        assert!(final_url_trusted(&repo, "origin", &url, None));
+        // Hosts that only look like a provider's are not trusted.
+        for url in [
+            "https://s3.amazonaws.com.evil.example/b",
+            "https://evil.example/.amazonaws.com",
+            "http://s3.us-east-1.amazonaws.com/b",
+            "https://user:pw@s3.us-east-1.amazonaws.com/b",
+            "https://s3.us-east-1.amazonaws.com:8443/b",
+        ] {
+            assert!(!final_url_trusted(&repo, "origin", url, None), "{url}");
+        }
+        // With an endpoint, the endpoint rule decides (a committed one alone is not enough).
+        assert!(!final_url_trusted(&repo, "origin", "https://collector.example", Some("https://collector.example")));
+        assert!(final_url_trusted(&repo, "origin", "http://127.0.0.1:9000", Some("http://127.0.0.1:9000")));
     }
 
     #[test]

@@ -21,6 +21,9 @@ use crate::progress::Reporter;
 /// what it finished.
 const PUBLISH_EVERY: usize = 256;
 
+/// A verified download: its temp file and size.
+type Fetched = (PathBuf, u64);
+
 /// What one download attempt produced.
 enum Got {
     /// The content hashed to the oid: a temp file ready to publish.
@@ -35,7 +38,12 @@ enum Got {
 
 /// Downloads `objects` that are not in the cache, verifying each while it streams,
 /// publishing them in groups. Every failing object is counted, the first ten named.
-pub async fn fetch(remote: &Remote, cache: &Cache, objects: &[Object], reporter: &dyn Reporter) -> Result<TransferStats> {
+pub async fn fetch(
+    remote: &Remote,
+    cache: &Cache,
+    objects: &[Object],
+    reporter: &dyn Reporter,
+) -> Result<TransferStats> {
     remote.check_layout(false).await?;
     let _active = remote.stop.activate();
     let mut stats = TransferStats::default();
@@ -46,7 +54,7 @@ pub async fn fetch(remote: &Remote, cache: &Cache, objects: &[Object], reporter:
     reporter.start("fetching", needed.len() as u64, total);
     let mut failures = Failures::new("downloaded from", remote);
     for group in needed.chunks(PUBLISH_EVERY) {
-        let results: Vec<(Oid, Result<Option<(PathBuf, u64)>>)> = futures::stream::iter(group.iter())
+        let results: Vec<(Oid, Result<Option<Fetched>>)> = futures::stream::iter(group.iter())
             .map(|o| async move {
                 if remote.stop.reason().is_some() {
                     return (o.oid, Ok(None));
@@ -182,11 +190,11 @@ async fn download(remote: &Remote, cache: &Cache, oid: &Oid, max_size: u64, repo
     });
     let mut stream = result.into_stream();
     let mut stream_err = None;
-    let mut stopped = false;
     loop {
         let next = tokio::select! {
             n = stream.next() => n,
-            _ = remote.stop.raised() => { stopped = true; break; }
+            // Abandoned: the writer sees the channel close without the end marker.
+            _ = remote.stop.raised() => break,
         };
         match next {
             Some(Ok(bytes)) => {
@@ -211,7 +219,6 @@ async fn download(remote: &Remote, cache: &Cache, oid: &Oid, max_size: u64, repo
     let Some((temp, got, size, too_big)) = written else {
         return match stream_err {
             Some(e) => Err(remote.error(&what(), e)),
-            None if stopped => Ok(Got::Stopped),
             None => Ok(Got::Stopped),
         };
     };

@@ -116,8 +116,7 @@ fn unreachable(err: &(dyn StdError + 'static)) -> Option<Unreachable> {
             }
         }
         let text = e.to_string().to_lowercase();
-        if text.contains("dns error") || text.contains("failed to lookup address") || text.contains("name or service")
-        {
+        if text.contains("dns error") || text.contains("failed to lookup address") || text.contains("name or service") {
             cause = cause.or(Some(Unreachable::Dns));
         } else if text.contains("certificate") || text.contains("tls") || text.contains("ssl") {
             cause = cause.or(Some(Unreachable::Tls));

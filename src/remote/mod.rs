@@ -3,9 +3,9 @@
 //! config, decides which credentials may be sent where, and guards the layout marker.
 
 pub mod backend;
+mod download;
 pub mod fault;
 pub mod transfer;
-mod download;
 mod upload;
 
 use std::path::PathBuf;
@@ -213,10 +213,7 @@ impl Remote {
         if let Some(dir) = &self.missing_dir {
             bail!(crate::error::hinted(
                 format!("remote `{}` not found at `{}`", self.name, dir.display()),
-                format!(
-                    "check the path with `mvc remote list`; a first `mvc push -r {}` creates it",
-                    self.name
-                )
+                format!("check the path with `mvc remote list`; a first `mvc push -r {}` creates it", self.name)
             ));
         }
         let key = self.root.clone().join(MARKER);

@@ -148,7 +148,8 @@ impl Failures {
                     .take(NAMED_FAILURES)
                     .map(|f| format!("{} ({})", f.oid.short(), failure_reason(&f.error)))
                     .collect();
-                let more = if n > NAMED_FAILURES { format!(", and {} more", n - NAMED_FAILURES) } else { String::new() };
+                let more =
+                    if n > NAMED_FAILURES { format!(", and {} more", n - NAMED_FAILURES) } else { String::new() };
                 let message = format!(
                     "{n} objects could not be {} remote `{}`: {}{more}",
                     self.verb,
@@ -452,4 +453,3 @@ pub async fn fetch_manifests(
     }
     Ok((out, stats))
 }
-

@@ -60,7 +60,12 @@ pub struct CorruptInCache {
 
 /// Uploads objects concurrently. Returns those that made it, the bytes sent, and the
 /// failures (the rest keep going, so a re-run has less to do, unless the remote stopped).
-pub async fn upload_all(remote: &Remote, cache: &Cache, oids: &[Oid], reporter: &dyn Reporter) -> (Vec<Oid>, u64, Failures) {
+pub async fn upload_all(
+    remote: &Remote,
+    cache: &Cache,
+    oids: &[Oid],
+    reporter: &dyn Reporter,
+) -> (Vec<Oid>, u64, Failures) {
     let budget = Semaphore::new(BUDGET_MIB as usize);
     let bytes = AtomicU64::new(0);
     let results: Vec<(Oid, Option<Result<()>>)> = futures::stream::iter(oids.iter().copied())

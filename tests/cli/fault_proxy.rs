@@ -173,7 +173,10 @@ fn choose(shared: &Shared, method: &str, path: &str) -> Option<(Fault, usize)> {
 }
 
 /// Reads one request head and body from the client; None at a clean EOF.
-async fn read_request(client: &mut TcpStream, pending: &mut Vec<u8>) -> std::io::Result<Option<(Vec<u8>, String, String)>> {
+async fn read_request(
+    client: &mut TcpStream,
+    pending: &mut Vec<u8>,
+) -> std::io::Result<Option<(Vec<u8>, String, String)>> {
     let head_end = loop {
         if let Some(i) = find(pending, b"\r\n\r\n") {
             break i + 4;
@@ -212,6 +215,12 @@ async fn read_request(client: &mut TcpStream, pending: &mut Vec<u8>) -> std::io:
     Ok(Some((out, method, path)))
 }
 
+/// Makes closing the socket send a reset (RST) rather than a clean close.
+#[allow(deprecated)]
+fn reset_on_close(socket: &TcpStream) {
+    let _ = socket.set_linger(Some(std::time::Duration::ZERO));
+}
+
 fn header(head: &str, name: &str) -> Option<String> {
     head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
@@ -230,55 +239,54 @@ async fn serve(
     kill: &tokio::sync::mpsc::UnboundedSender<()>,
 ) -> std::io::Result<()> {
     let mut pending = Vec::new();
-    while let Some((request, method, path)) = read_request(&mut client, &mut pending).await? {
-        let chosen = choose(shared, &method, &path);
-        let fault = chosen.map(|(f, _)| f);
-        shared.log.lock().unwrap().push((method, path, fault));
-        match fault {
-            Some(Fault::Reset) => {
-                let _ = client.set_linger(Some(std::time::Duration::ZERO));
-                return Ok(());
-            }
-            Some(Fault::Kill) => {
-                shared.killed.store(true, Ordering::SeqCst);
-                let _ = kill.send(());
-                let _ = client.set_linger(Some(std::time::Duration::ZERO));
-                return Ok(());
-            }
-            Some(Fault::Status(code)) => {
-                let body = format!("<?xml version=\"1.0\"?><Error><Code>Injected{code}</Code></Error>");
-                let response = format!(
-                    "HTTP/1.1 {code} Injected\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                client.write_all(response.as_bytes()).await?;
-                return Ok(());
-            }
-            _ => {}
+    // One request per connection: the upstream is asked to close after answering, and so
+    // is the client (the response carries `connection: close`).
+    let Some((request, method, path)) = read_request(&mut client, &mut pending).await? else { return Ok(()) };
+    let chosen = choose(shared, &method, &path);
+    let fault = chosen.map(|(f, _)| f);
+    shared.log.lock().unwrap().push((method, path, fault));
+    match fault {
+        Some(Fault::Reset) => {
+            reset_on_close(&client);
+            return Ok(());
         }
-        let mut up = TcpStream::connect(upstream).await?;
-        up.write_all(&request).await?;
-        let mut response = Vec::new();
-        up.read_to_end(&mut response).await?;
-        let body_start = find(&response, b"\r\n\r\n").map(|i| i + 4).unwrap_or(response.len());
-        match fault {
-            Some(Fault::Truncate) => {
-                let keep = body_start + (response.len() - body_start) / 2;
-                client.write_all(&response[..keep]).await?;
-                let _ = client.set_linger(Some(std::time::Duration::ZERO));
-                return Ok(());
-            }
-            Some(Fault::Corrupt) if response.len() > body_start => {
-                // A different alteration each time, as a flaky network would make.
-                let at = body_start + (response.len() - body_start) / 2;
-                let nth = chosen.map_or(0, |(_, n)| n);
-                response[at] ^= (1 + nth % 255) as u8;
-            }
-            _ => {}
+        Some(Fault::Kill) => {
+            shared.killed.store(true, Ordering::SeqCst);
+            let _ = kill.send(());
+            reset_on_close(&client);
+            return Ok(());
         }
-        client.write_all(&response).await?;
-        // The upstream asked to close; so does this connection.
-        return Ok(());
+        Some(Fault::Status(code)) => {
+            let body = format!("<?xml version=\"1.0\"?><Error><Code>Injected{code}</Code></Error>");
+            let response = format!(
+                "HTTP/1.1 {code} Injected\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(response.as_bytes()).await?;
+            return Ok(());
+        }
+        _ => {}
     }
+    let mut up = TcpStream::connect(upstream).await?;
+    up.write_all(&request).await?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response).await?;
+    let body_start = find(&response, b"\r\n\r\n").map(|i| i + 4).unwrap_or(response.len());
+    match fault {
+        Some(Fault::Truncate) => {
+            let keep = body_start + (response.len() - body_start) / 2;
+            client.write_all(&response[..keep]).await?;
+            reset_on_close(&client);
+            return Ok(());
+        }
+        Some(Fault::Corrupt) if response.len() > body_start => {
+            // A different alteration each time, as a flaky network would make.
+            let at = body_start + (response.len() - body_start) / 2;
+            let nth = chosen.map_or(0, |(_, n)| n);
+            response[at] ^= (1 + nth % 255) as u8;
+        }
+        _ => {}
+    }
+    client.write_all(&response).await?;
     Ok(())
 }

@@ -116,7 +116,8 @@ fn gc_keeps_local_objects_that_the_remote_lost() {
     // This clone remembers the old model as pushed, but the remote lost it since.
     std::fs::remove_file(server.object_file(&key(&old))).unwrap();
     let json = s3(&env, &["gc", "--workspace", "--json"]).ok().json();
-    let kept: Vec<&str> = json["kept_unconfirmed"].as_array().unwrap().iter().map(|o| o["oid"].as_str().unwrap()).collect();
+    let kept: Vec<&str> =
+        json["kept_unconfirmed"].as_array().unwrap().iter().map(|o| o["oid"].as_str().unwrap()).collect();
     assert_eq!(kept, [old.as_str()], "{json}");
     assert_eq!(json["local"].as_array().unwrap().len(), 0, "{json}");
     assert!(env.object(&old).exists(), "the only copy stays");
@@ -132,7 +133,10 @@ fn registry_check_asks_the_remote_now() {
     // This clone pushed it and remembers so; the remote lost it since.
     std::fs::remove_file(server.object_file(&key(&env.pointer_oid("model.bin")))).unwrap();
     let run = s3(&env, &["check", "churn"]).fails();
-    assert!(run.stdout.contains("is not on remote `origin`") || run.stderr.contains("is not on remote `origin`"), "{run:?}");
+    assert!(
+        run.stdout.contains("is not on remote `origin`") || run.stderr.contains("is not on remote `origin`"),
+        "{run:?}"
+    );
 }
 
 #[test]

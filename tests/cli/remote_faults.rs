@@ -36,9 +36,10 @@ fn transient_503s_and_resets_are_retried_and_the_transfer_succeeds() {
     proxy.clear();
     proxy.rule(Rule::new(Fault::Status(503)).method("GET").path("/blake3/").times(2));
     proxy.rule(Rule::new(Fault::Reset).method("GET").path("/blake3/").after(2).times(2));
+    proxy.rule(Rule::new(Fault::Truncate).method("GET").path("/blake3/").after(4).times(2));
     let json = s3(&clone, &["pull", "--json"]).ok().json();
     assert_eq!(json["downloaded"], 52, "{json}");
-    assert_eq!(proxy.faults_applied(), 5 + 4);
+    assert_eq!(proxy.faults_applied(), 5 + 6);
     assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
 }
 
