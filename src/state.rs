@@ -241,6 +241,30 @@ impl StatIndex {
         let _ = write();
     }
 
+    /// Forgets single objects on a remote (found missing or corrupt there).
+    pub fn forget_present(&self, remote_id: &str, oids: &[Oid]) {
+        let Some(db) = self.db.as_ref() else { return };
+        if oids.is_empty() {
+            return;
+        }
+        let prefix = remote_prefix(remote_id);
+        let forget = || -> Result<(), redb::Error> {
+            let txn = db.begin_write()?;
+            {
+                let mut table = txn.open_table(PRESENT)?;
+                for oid in oids {
+                    let mut key = [0u8; 40];
+                    key[..8].copy_from_slice(&prefix);
+                    key[8..].copy_from_slice(oid.as_bytes());
+                    table.remove(&key[..])?;
+                }
+            }
+            txn.commit()?;
+            Ok(())
+        };
+        let _ = forget();
+    }
+
     /// Forgets what is known about a remote (after objects were deleted there).
     pub fn forget_remote(&self, remote_id: &str) {
         let Some(db) = self.db.as_ref() else { return };
@@ -339,6 +363,11 @@ mod tests {
         index.mark_present("s3://x|", &[a]);
         index.mark_present("s3://y|", &[b]);
         assert_eq!(index.known_present("s3://x|").into_iter().collect::<Vec<_>>(), vec![a]);
+        index.forget_present("s3://y|", &[a]);
+        assert_eq!(index.known_present("s3://y|").len(), 1, "only the named object is forgotten");
+        index.forget_present("s3://x|", &[a]);
+        assert!(index.known_present("s3://x|").is_empty());
+        index.mark_present("s3://x|", &[a]);
         index.forget_remote("s3://x|");
         assert!(index.known_present("s3://x|").is_empty());
         assert_eq!(index.known_present("s3://y|").len(), 1);

@@ -132,6 +132,10 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     if err.chain().any(|c| io_kind(c) == Some(K::BrokenPipe)) {
         return 0;
     }
+    // Ctrl-C or SIGTERM during a transfer: the shell's convention for an interrupted command.
+    if err.chain().any(|c| c.downcast_ref::<mvc::remote::Interrupted>().is_some()) {
+        return 130;
+    }
     if err.chain().any(|c| c.downcast_ref::<tokio::task::JoinError>().is_some()) {
         return INTERNAL;
     }

@@ -137,6 +137,9 @@ fn fetch_targets(
         }
         let stats = transfer::fetch(&remote, &cache, &objects, reporter).await?;
         anyhow::Ok(stats.plus(&manifest_stats))
-    })?;
+    });
+    // What turned out missing or corrupt there is no longer believed present.
+    remote.forget_lost(&repo.stat_index());
+    let stats = stats?;
     Ok((remote.name, stats, targets))
 }

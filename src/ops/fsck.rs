@@ -1,27 +1,27 @@
 //! `mvc fsck`: re-hash every cache object (and, with a remote, stream and re-hash the
 //! objects the workspace needs from it), report each corrupt object, and each object the
 //! workspace needs that the cache (or the remote) lacks, with the artifacts that need it, and
-//! with `--repair` quarantine corrupt cache objects and fetch good copies.
+//! with `--repair` quarantine corrupt cache objects and fetch good copies, and (with a
+//! remote) upload good cache copies over what the remote lost.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::{Context, Result};
-use futures::{StreamExt, TryStreamExt};
-use object_store::ObjectStoreExt;
 use rayon::prelude::*;
 
 use crate::hash::Oid;
 use crate::ops::history::{Side, pointers};
 use crate::pointer::Kind;
 use crate::progress::Reporter;
-use crate::remote::{Remote, backend, transfer};
+use crate::remote::{backend, transfer};
 use crate::repo::Repo;
 
 /// What to check.
 pub struct FsckOptions {
     /// Also verify a remote (`Some("")`: the default remote).
     pub remote: Option<String>,
-    /// Quarantine corrupt cache objects and fetch them again from the default remote.
+    /// Quarantine corrupt cache objects and fetch them again from the default remote; with a
+    /// remote, also upload good cache copies of what is missing or corrupt there.
     pub repair: bool,
 }
 
@@ -80,7 +80,7 @@ pub fn fsck(
         })
         .collect();
     reporter.finish();
-    let Needs { by: needs, required } = needed_by(repo)?;
+    let Needs { by: needs, required, manifests } = needed_by(repo)?;
     let who = |oid: &Oid| needs.get(oid).cloned().unwrap_or_default();
     let mut findings: Vec<Finding> = corrupt
         .iter()
@@ -106,11 +106,28 @@ pub fn fsck(
     let mut remote_checked = 0;
     if let Some(name) = &opts.remote {
         let name = Some(name.as_str()).filter(|n| !n.is_empty());
-        let remote = backend::open(repo, &backend::choose(repo, name)?, None)?;
+        let rc = backend::choose(repo, name)?;
+        let remote =
+            if opts.repair { backend::open_writable(repo, &rc, None)? } else { backend::open(repo, &rc, None)? };
         let oids: Vec<Oid> = needs.keys().copied().collect();
         remote_checked = oids.len();
-        for (oid, problem) in rt.block_on(verify_remote(&remote, &oids))? {
+        let index = repo.stat_index();
+        let verified = rt.block_on(transfer::verify(&remote, &oids, reporter));
+        remote.forget_lost(&index);
+        let mut bad = Vec::new();
+        for (oid, copy) in verified? {
+            let problem = if copy == transfer::RemoteCopy::Missing { Problem::Missing } else { Problem::Corrupt };
+            bad.push(oid);
             findings.push(Finding { place: remote.name.clone(), oid, problem, needed_by: who(&oid), repaired: false });
+        }
+        if opts.repair && !bad.is_empty() {
+            // Only good cache copies go up (each is hashed again while it streams); files
+            // before the manifests that list them.
+            let good: Vec<Oid> = bad.iter().filter(|o| cache.contains(o) && !corrupt.contains(o)).copied().collect();
+            let repaired = rt.block_on(transfer::repair(&remote, &cache, &index, &good, &manifests, reporter))?;
+            for f in findings.iter_mut().filter(|f| f.place == remote.name) {
+                f.repaired = repaired.contains(&f.oid);
+            }
         }
     }
 
@@ -141,6 +158,8 @@ struct Needs {
     /// Those the cache must hold: all but the files of directories pulled only in part,
     /// which are absent on purpose.
     required: BTreeSet<Oid>,
+    /// Which of them are directory manifests (repaired on a remote after their files).
+    manifests: HashSet<Oid>,
 }
 
 fn needed_by(repo: &Repo) -> Result<Needs> {
@@ -148,9 +167,13 @@ fn needed_by(repo: &Repo) -> Result<Needs> {
     let partial = crate::partial::Partial::load(&repo.state_dir())?;
     let mut out: BTreeMap<Oid, Vec<String>> = BTreeMap::new();
     let mut required = BTreeSet::new();
+    let mut manifests = HashSet::new();
     for (rel, pointer) in pointers(repo, &Side::Workspace)? {
         out.entry(pointer.oid).or_default().push(rel.clone());
         required.insert(pointer.oid);
+        if pointer.kind == Kind::Dir {
+            manifests.insert(pointer.oid);
+        }
         if pointer.kind == Kind::Dir && cache.contains(&pointer.oid) {
             let bytes = cache.read_small(&pointer.oid, crate::ops::MAX_MANIFEST_BYTES)?;
             let in_part = partial.get(&rel) == Some(pointer.oid);
@@ -168,29 +191,5 @@ fn needed_by(repo: &Repo) -> Result<Needs> {
     for artifacts in out.values_mut() {
         artifacts.dedup();
     }
-    Ok(Needs { by: out, required })
-}
-
-/// Streams each object from the remote through BLAKE3 (nothing is stored).
-async fn verify_remote(remote: &Remote, oids: &[Oid]) -> Result<Vec<(Oid, Problem)>> {
-    remote.check_layout(false).await?;
-    let results: Vec<Option<(Oid, Problem)>> = futures::stream::iter(oids.iter().copied())
-        .map(|oid| async move {
-            let stream = match remote.store().get(&remote.key(&oid)).await {
-                Ok(r) => r.into_stream(),
-                Err(object_store::Error::NotFound { .. }) => return Ok(Some((oid, Problem::Missing))),
-                Err(e) => return Err(remote.error(&format!("reading object {}", oid.short()), e)),
-            };
-            let mut hasher = blake3::Hasher::new();
-            let mut stream = stream;
-            while let Some(chunk) = stream.try_next().await.map_err(|e| remote.error("reading an object", e))? {
-                tokio::task::block_in_place(|| hasher.update(&chunk));
-            }
-            let found = Oid::from_bytes(*hasher.finalize().as_bytes());
-            anyhow::Ok((found != oid).then_some((oid, Problem::Corrupt)))
-        })
-        .buffer_unordered(remote.jobs)
-        .try_collect()
-        .await?;
-    Ok(results.into_iter().flatten().collect())
+    Ok(Needs { by: out, required, manifests })
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Result, bail};
 use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
 
 use crate::hash::Oid;
 use crate::pointer::{Kind, Pointer};
@@ -86,13 +87,15 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
 
     let mut report = GcReport::default();
     let unreferenced: Vec<(Oid, u64)> = cache.objects()?.into_iter().filter(|(o, _)| !keep.contains(o)).collect();
+    // Asked of the remote now, object by object (HEAD or LIST): the known-present set cannot
+    // know what the remote lost since, and this decides whether the only copy goes.
     let confirmed: HashSet<Oid> = match (&default_remote, opts.force) {
         (_, true) => unreferenced.iter().map(|(o, _)| *o).collect(),
-        (Some(remote), false) => {
+        (Some(remote), false) if !unreferenced.is_empty() && remote.missing_dir.is_none() => {
             let oids: Vec<Oid> = unreferenced.iter().map(|(o, _)| *o).collect();
             rt.block_on(transfer::present_on_remote(remote, repo.stat_index(), &oids))?.0
         }
-        (None, false) => HashSet::new(),
+        _ => HashSet::new(),
     };
     for (oid, size) in unreferenced {
         if confirmed.contains(&oid) {
@@ -114,7 +117,7 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
         // stays there, whatever the local scope.
         let mut remote_keep = keep;
         remote_keep.extend(expand(repo, &ref_tip_pointers(repo)?, Some(&remote), rt, reporter)?);
-        report.remote = rt.block_on(collect_on_remote(&remote, &remote_keep, opts))?;
+        report.remote = rt.block_on(collect_on_remote(&remote, &cache, &remote_keep, opts))?;
         if !opts.dry_run && !report.remote.is_empty() {
             repo.stat_index().forget_remote(&remote.id);
         }
@@ -205,9 +208,12 @@ fn referenced_pointers(repo: &Repo, opts: &GcOptions) -> Result<Vec<Pointer>> {
     Ok(out.into_values().collect())
 }
 
-/// Deletes unreferenced objects older than the grace period on `remote`, in parallel.
+/// Deletes unreferenced objects older than the grace period on `remote`, in parallel:
+/// manifests first, then everything else, so an interrupted run never leaves a manifest
+/// whose files are gone (a manifest on a remote vouches for its files).
 async fn collect_on_remote(
     remote: &crate::remote::Remote,
+    remote_cache: &crate::cache::Cache,
     keep: &HashSet<Oid>,
     opts: &GcOptions,
 ) -> Result<Vec<(Oid, u64)>> {
@@ -227,15 +233,51 @@ async fn collect_on_remote(
         doomed.push((oid, meta.size, meta.location));
     }
     if !opts.dry_run {
-        let locations: Vec<object_store::Result<object_store::path::Path>> =
-            doomed.iter().map(|(_, _, l)| Ok(l.clone())).collect();
-        let locations = futures::stream::iter(locations).boxed();
-        remote
-            .store()
-            .delete_stream(locations)
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(|e| remote.error("deleting unreferenced objects", e))?;
+        let cache = remote_cache;
+        let kinds: Vec<bool> = futures::stream::iter(doomed.iter())
+            .map(|(oid, size, location)| may_be_manifest(remote, cache, oid, *size, location))
+            .buffered(remote.jobs)
+            .try_collect()
+            .await?;
+        let (manifests, files): (Vec<_>, Vec<_>) = doomed.iter().zip(kinds).partition(|(_, is_manifest)| *is_manifest);
+        for phase in [manifests, files] {
+            let locations: Vec<object_store::Result<object_store::path::Path>> =
+                phase.iter().map(|((_, _, l), _)| Ok(l.clone())).collect();
+            if locations.is_empty() {
+                continue;
+            }
+            remote
+                .store()
+                .delete_stream(futures::stream::iter(locations).boxed())
+                .try_collect::<Vec<_>>()
+                .await
+                .map_err(|e| remote.error("deleting unreferenced objects", e))?;
+        }
     }
     Ok(doomed.into_iter().map(|(o, s, _)| (o, s)).collect())
+}
+
+/// Whether a remote object could be a directory manifest: the cache's copy says so when
+/// there is one; otherwise a small object's first bytes are read (manifests are JSON that
+/// starts `{"version":`). Large objects never are.
+async fn may_be_manifest(
+    remote: &crate::remote::Remote,
+    cache: &crate::cache::Cache,
+    oid: &Oid,
+    size: u64,
+    location: &object_store::path::Path,
+) -> Result<bool> {
+    const PREFIX: &[u8] = b"{\"version\":";
+    if size > crate::ops::MAX_MANIFEST_BYTES || size < PREFIX.len() as u64 {
+        return Ok(false);
+    }
+    if let Ok(mut file) = std::fs::File::open(cache.object_path(oid)) {
+        let mut head = [0u8; PREFIX.len()];
+        return Ok(std::io::Read::read_exact(&mut file, &mut head).is_ok() && head == PREFIX);
+    }
+    match remote.store().get_range(location, 0..PREFIX.len() as u64).await {
+        Ok(bytes) => Ok(bytes.starts_with(PREFIX)),
+        Err(object_store::Error::NotFound { .. }) => Ok(false),
+        Err(e) => Err(remote.error(&format!("reading object {}", oid.short()), e)),
+    }
 }

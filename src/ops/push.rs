@@ -25,6 +25,9 @@ pub struct PushOptions {
     pub jobs: Option<usize>,
     /// Revisions instead of the workspace.
     pub revs: RevSelection,
+    /// Download and hash every object in scope on the remote, and upload again what is
+    /// missing or corrupt there.
+    pub verify: bool,
 }
 
 /// What `push` did.
@@ -45,7 +48,7 @@ pub fn push(
     reporter: &dyn Reporter,
 ) -> Result<PushReport> {
     let rc = backend::choose(repo, opts.remote.as_deref())?;
-    let remote = backend::open(repo, &rc, opts.jobs)?;
+    let remote = backend::open_writable(repo, &rc, opts.jobs)?;
     let targets = gather(repo, &opts.cwd, &opts.targets, &opts.revs)?;
     let cache = repo.cache();
     let mut set = transfer::PushSet::default();
@@ -64,6 +67,7 @@ pub fn push(
         }
     }
     let index = repo.stat_index();
-    let stats = rt.block_on(transfer::push(&remote, &cache, index, &set, reporter))?;
+    let mode = transfer::PushMode { verify: opts.verify };
+    let stats = rt.block_on(transfer::push(&remote, &cache, index, &set, mode, reporter))?;
     Ok(PushReport { remote: remote.name, artifacts: targets.len(), stats })
 }

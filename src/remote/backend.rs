@@ -86,7 +86,12 @@ pub fn redact_url(raw: &str) -> String {
             // Query strings carry presigned signatures and SAS tokens: never show them.
             let had_query = u.query().is_some();
             u.set_query(None);
-            let shown = if had_query { format!("{u}?<redacted>") } else { u.to_string() };
+            let mut base = u.to_string();
+            // `Url` adds a `/` to a bare host; show what the user typed.
+            if u.path() == "/" && !raw.split('?').next().unwrap_or(raw).ends_with('/') {
+                base.pop();
+            }
+            let shown = if had_query { format!("{base}?<redacted>") } else { base };
             crate::text::sanitize(&shown)
         }
         _ => crate::text::sanitize(raw),
@@ -138,7 +143,7 @@ fn client_options(allow_http: bool) -> ClientOptions {
     ClientOptions::new()
         .with_allow_http(allow_http)
         .with_timeout_disabled()
-        .with_connect_timeout(Duration::from_secs(10))
+        .with_connect_timeout(Duration::from_secs(5))
         .with_read_timeout(Duration::from_secs(60))
 }
 
@@ -154,8 +159,18 @@ fn retry_config(rc: &RemoteConfig) -> Result<RetryConfig> {
     })
 }
 
-/// Opens remote `rc`. `jobs` overrides the configured concurrency.
+/// Opens remote `rc` for reading. `jobs` overrides the configured concurrency. A local
+/// remote directory that does not exist is not created (the first request says so).
 pub fn open(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>) -> Result<Remote> {
+    open_with(repo, rc, jobs, false)
+}
+
+/// Opens remote `rc` for writing: like [`open`], and a local remote directory is created.
+pub fn open_writable(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>) -> Result<Remote> {
+    open_with(repo, rc, jobs, true)
+}
+
+fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) -> Result<Remote> {
     let url = rc.url()?;
     let jobs = match jobs {
         Some(j) => j,
@@ -177,12 +192,48 @@ pub fn open(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>) -> Result<Remot
         can_list: true,
         jobs,
         credentials_withheld: false,
+        endpoint: endpoint.as_deref().map(redact_url).unwrap_or_else(|| redact_url(&url)),
+        bucket: None,
+        missing_dir: None,
+        stop: Default::default(),
+        lost: Default::default(),
         store: Arc::new(object_store::memory::InMemory::new()),
         root: Default::default(),
     };
     let allow_http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+    if url.starts_with("file:") && !url.starts_with("file://") {
+        bail!(hinted(
+            format!(
+                "remote `{}` has the URL `{}`, which is not a valid file URL",
+                rc.name,
+                crate::text::sanitize(&url)
+            ),
+            format!(
+                "use `file:///absolute/path`, or a plain path (relative paths are relative to the repository root): `mvc remote modify {} url PATH`",
+                rc.name
+            )
+        ));
+    }
     let parsed = url::Url::parse(&url).ok().filter(|u| u.scheme().len() > 1);
-    match parsed.as_ref().map(|u| u.scheme()) {
+    let scheme = parsed.as_ref().map(|u| u.scheme().to_string());
+    if let (Some(u), Some(s)) = (&parsed, scheme.as_deref())
+        && matches!(s, "s3" | "s3a" | "gs" | "az" | "azure")
+    {
+        let bucket = u.host_str().with_context(|| format!("remote `{}`: `{url}` has no bucket", rc.name))?;
+        validate_bucket(&rc.name, s, bucket)?;
+        remote.bucket = Some(bucket.to_string());
+        // The request host is built from these values; whatever it ends up being must pass
+        // the same trust rule as an explicit endpoint before credentials go there.
+        let target = request_url(rc, s, bucket, endpoint.as_deref())?;
+        remote.endpoint = redact_url(&target);
+        if trusted && !final_url_trusted(repo, &rc.name, &target, endpoint.as_deref()) {
+            bail!(hinted(
+                format!("remote `{}` would send credentials to `{}`, which is not trusted", rc.name, remote.endpoint),
+                format!("if that host is yours, set it as the endpoint: `mvc remote modify {} endpoint URL`", rc.name)
+            ));
+        }
+    }
+    match scheme.as_deref() {
         Some("s3") | Some("s3a") => {
             let u = parsed.as_ref().expect("matched");
             let bucket = u.host_str().with_context(|| format!("remote `{}`: `{url}` has no bucket", rc.name))?;
@@ -193,7 +244,7 @@ pub fn open(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>) -> Result<Remot
             }
             b = b
                 .with_bucket_name(bucket)
-                .with_region(rc.get("region").unwrap_or_else(|| "us-east-1".into()))
+                .with_region(s3_region(rc)?)
                 .with_client_options(client_options(allow_http))
                 .with_retry(retry_config(rc)?);
             if let Some(e) = &endpoint {
@@ -221,6 +272,7 @@ pub fn open(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>) -> Result<Remot
             let container = u.host_str().with_context(|| format!("remote `{}`: `{url}` has no container", rc.name))?;
             let mut b = if trusted { MicrosoftAzureBuilder::from_env() } else { MicrosoftAzureBuilder::new() };
             if let Some(account) = rc.get("account_name") {
+                validate_label(&rc.name, "account_name", &account)?;
                 b = b.with_account(account);
             }
             if let Some(key) = rc.get("access_key").filter(|_| trusted) {
@@ -256,7 +308,7 @@ pub fn open(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>) -> Result<Remot
             let u = parsed.as_ref().expect("matched");
             let path =
                 u.to_file_path().map_err(|_| anyhow::anyhow!("remote `{}`: invalid file URL `{url}`", rc.name))?;
-            open_local(&mut remote, &path)?;
+            open_local(&mut remote, &path, create)?;
         }
         Some(other) => bail!(hinted(
             format!("remote `{}` has an unsupported URL scheme `{}:`", rc.name, crate::text::sanitize(other)),
@@ -265,18 +317,128 @@ pub fn open(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>) -> Result<Remot
         None => {
             let path = std::path::Path::new(&url);
             let path = if path.is_absolute() { path.to_path_buf() } else { repo.root.join(path) };
-            open_local(&mut remote, &path)?;
+            open_local(&mut remote, &path, create)?;
         }
     }
     Ok(remote)
 }
 
-fn open_local(remote: &mut Remote, path: &std::path::Path) -> Result<()> {
-    std::fs::create_dir_all(path).with_context(|| format!("creating the remote directory `{}`", path.display()))?;
+fn open_local(remote: &mut Remote, path: &std::path::Path, create: bool) -> Result<()> {
+    remote.endpoint = path.display().to_string();
+    if !path.is_dir() {
+        if !create {
+            remote.missing_dir = Some(path.to_path_buf());
+            return Ok(());
+        }
+        std::fs::create_dir_all(path).with_context(|| format!("creating the remote directory `{}`", path.display()))?;
+    }
     let fs = LocalFileSystem::new_with_prefix(path)
         .with_context(|| format!("opening the remote directory `{}`", path.display()))?;
     remote.store = Arc::new(fs);
     Ok(())
+}
+
+/// The region an S3 remote uses: the remote's `region`, else the environment's, else
+/// `us-east-1`. It becomes part of the request host, so it must be a plain label.
+fn s3_region(rc: &RemoteConfig) -> Result<String> {
+    let region = rc
+        .get("region")
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".into());
+    validate_label(&rc.name, "region", &region)?;
+    Ok(region)
+}
+
+/// Refuses a value that becomes part of a host name (a region, an Azure account) unless it
+/// is a plain DNS label: lowercase letters, digits and `-`.
+pub fn validate_label(remote: &str, key: &str, value: &str) -> Result<()> {
+    let ok = !value.is_empty()
+        && value.len() <= 63
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if !ok {
+        bail!(hinted(
+            format!("remote `{remote}`: `{key}` `{}` is not valid", crate::text::sanitize(value)),
+            format!(
+                "`{key}` may hold only lowercase letters, digits and `-`; fix it with `mvc remote modify {remote} {key} VALUE`"
+            )
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a bucket or container name that breaks the provider's naming rules (they can end
+/// up in a host name).
+pub fn validate_bucket(remote: &str, scheme: &str, bucket: &str) -> Result<()> {
+    let (min, max, dots, underscores) = match scheme {
+        "az" | "azure" => (3, 63, false, false),
+        "gs" => (3, 222, true, true),
+        _ => (3, 63, true, false),
+    };
+    let allowed = |b: u8| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (dots && b == b'.') || (underscores && b == b'_')
+    };
+    let bytes = bucket.as_bytes();
+    let ok = (min..=max).contains(&bucket.len())
+        && bytes.iter().all(|b| allowed(*b))
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && !bucket.contains("..");
+    if !ok {
+        bail!(hinted(
+            format!("remote `{remote}`: `{}` is not a valid bucket name", crate::text::sanitize(bucket)),
+            "bucket names are 3-63 lowercase letters, digits, `-` and `.` (see the provider's naming rules)"
+        ));
+    }
+    Ok(())
+}
+
+/// The base URL the client will call for a cloud remote: the endpoint if set, else the
+/// provider's host built from the region or account.
+pub fn request_url(rc: &RemoteConfig, scheme: &str, bucket: &str, endpoint: Option<&str>) -> Result<String> {
+    if let Some(e) = endpoint {
+        return Ok(e.to_string());
+    }
+    Ok(match scheme {
+        "s3" | "s3a" => format!("https://s3.{}.amazonaws.com/{bucket}", s3_region(rc)?),
+        "gs" => format!("https://storage.googleapis.com/{bucket}"),
+        _ if rc.get("use_emulator").as_deref() == Some("true") => format!("http://127.0.0.1:10000/{bucket}"),
+        _ => {
+            let account = rc.get("account_name").or_else(|| std::env::var("AZURE_STORAGE_ACCOUNT_NAME").ok());
+            let account = account.or_else(|| std::env::var("AZURE_STORAGE_ACCOUNT").ok()).unwrap_or_default();
+            if !account.is_empty() {
+                validate_label(&rc.name, "account_name", &account)?;
+            }
+            format!("https://{account}.blob.core.windows.net/{bucket}")
+        }
+    })
+}
+
+/// Whether `url`'s host is one of the providers' own (every label a plain DNS label).
+fn is_provider_host(url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else { return false };
+    if u.scheme() != "https" || !u.username().is_empty() || u.password().is_some() || u.port().is_some() {
+        return false;
+    }
+    let Some(url::Host::Domain(host)) = u.host() else { return false };
+    let labels_ok = host
+        .split('.')
+        .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+    labels_ok
+        && (host.ends_with(".amazonaws.com")
+            || host.ends_with(".blob.core.windows.net")
+            || host == "storage.googleapis.com")
+}
+
+/// The trust rule applied to the URL the client will actually call: with no endpoint set, it
+/// must be the provider's own host; with one, the endpoint must be trusted (DESIGN §3.4).
+pub fn final_url_trusted(repo: &Repo, name: &str, url: &str, endpoint: Option<&str>) -> bool {
+    match endpoint {
+        None => is_provider_host(url),
+        Some(_) => endpoint_trusted(repo, name, Some(url)),
+    }
 }
 
 fn store_config_error(rc: &RemoteConfig, e: object_store::Error) -> anyhow::Error {
@@ -350,6 +512,8 @@ mod tests {
         assert_eq!(redact_url("https://user:pw@host/p?sig=abc"), "https://host/p?<redacted>");
         assert_eq!(redact_url("s3://bucket/models"), "s3://bucket/models");
         assert_eq!(redact_url("/data/remote"), "/data/remote");
+        assert_eq!(redact_url("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
+        assert_eq!(redact_url("https://user:pw@host:1/"), "https://host:1/");
     }
 
     #[test]
@@ -368,6 +532,61 @@ mod tests {
         let local = "remotes:\n  origin:\n    trusted_endpoint: https://collector.example.com/\n";
         std::fs::write(repo.layer_path(Layer::Local).unwrap(), local).unwrap();
         assert!(endpoint_trusted(&repo, "origin", Some("https://collector.example.com")));
+    }
+
+    fn remote(settings: &str) -> RemoteConfig {
+        let settings: Value = serde_json::from_str(settings).unwrap();
+        RemoteConfig { name: "origin".into(), settings: settings.as_object().unwrap().clone() }
+    }
+
+    #[test]
+    fn host_labels_from_config_are_validated() {
+        for good in ["us-east-1", "eu-central-2", "myaccount", "acct-01"] {
+            assert!(validate_label("origin", "region", good).is_ok(), "{good}");
+        }
+        for bad in ["evil.com/", "x.attacker.com", "us-east-1#", "a@b", "UPPER", "", "-x", "x-", "a b", "a:80"] {
+            assert!(validate_label("origin", "region", bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_bucket("origin", "s3", "my.bucket-1").is_ok());
+        for bad in ["ab", "Bucket", "a..b", "-ab", "b@evil.com", "b/c", "a_b"] {
+            assert!(validate_bucket("origin", "s3", bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_bucket("origin", "az", "my.container").is_err(), "no dots in Azure containers");
+        // A committed region that would move the request host elsewhere is refused.
+        let rc = remote(r#"{"url": "s3://b/x", "region": "x.attacker.example/"}"#);
+        assert!(request_url(&rc, "s3", "bbb", None).is_err());
+        let rc = remote(r#"{"url": "az://c/x", "account_name": "attacker.example#"}"#);
+        assert!(request_url(&rc, "az", "ccc", None).is_err());
+    }
+
+    #[test]
+    fn the_final_url_is_what_the_trust_rule_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        git2::Repository::init(dir.path()).unwrap();
+        std::fs::create_dir_all(dir.path().join(".mvc")).unwrap();
+        std::fs::write(dir.path().join(".mvc/config"), "remotes: {}\n").unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        let rc = remote(r#"{"url": "s3://bbb/x", "region": "eu-west-1"}"#);
+        let url = request_url(&rc, "s3", "bbb", None).unwrap();
+        assert_eq!(url, "https://s3.eu-west-1.amazonaws.com/bbb");
+        assert!(final_url_trusted(&repo, "origin", &url, None));
+        let rc = remote(r#"{"url": "az://ccc/x", "account_name": "acct"}"#);
+        let url = request_url(&rc, "az", "ccc", None).unwrap();
+        assert_eq!(url, "https://acct.blob.core.windows.net/ccc");
+        assert!(final_url_trusted(&repo, "origin", &url, None));
+        // Hosts that only look like a provider's are not trusted.
+        for url in [
+            "https://s3.amazonaws.com.evil.example/b",
+            "https://evil.example/.amazonaws.com",
+            "http://s3.us-east-1.amazonaws.com/b",
+            "https://user:pw@s3.us-east-1.amazonaws.com/b",
+            "https://s3.us-east-1.amazonaws.com:8443/b",
+        ] {
+            assert!(!final_url_trusted(&repo, "origin", url, None), "{url}");
+        }
+        // With an endpoint, the endpoint rule decides (a committed one alone is not enough).
+        assert!(!final_url_trusted(&repo, "origin", "https://collector.example", Some("https://collector.example")));
+        assert!(final_url_trusted(&repo, "origin", "http://127.0.0.1:9000", Some("http://127.0.0.1:9000")));
     }
 
     #[test]

@@ -3,8 +3,12 @@
 //! config, decides which credentials may be sent where, and guards the layout marker.
 
 pub mod backend;
+mod download;
+pub mod fault;
 pub mod transfer;
+mod upload;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -12,9 +16,13 @@ use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::hash::Oid;
+use fault::Fault;
 
 /// The marker every remote carries at its root.
 pub const MARKER: &str = "mvc-remote.yaml";
+
+/// How long the first request of a command may take before the remote counts as unreachable.
+const FIRST_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 const MARKER_TEXT: &str =
     "# written by mvc on first push; describes how objects are laid out here\nversion: 1\nlayout: blake3\n";
@@ -35,9 +43,140 @@ pub struct Remote {
     pub jobs: usize,
     /// Whether credentials were withheld because the endpoint is not trusted.
     pub credentials_withheld: bool,
+    /// Where requests go, for "cannot connect" messages (redacted).
+    pub endpoint: String,
+    /// The bucket or container, for "does not exist" messages.
+    pub bucket: Option<String>,
+    /// A local-directory remote whose directory does not exist (read-only commands never
+    /// create it).
+    pub missing_dir: Option<PathBuf>,
+    /// Stops every transfer on this remote (a fatal error, or Ctrl-C).
+    pub stop: Stop,
+    /// Objects this command found missing or corrupt here, to drop from the known-present set.
+    pub lost: std::sync::Mutex<std::collections::HashSet<Oid>>,
     store: Arc<dyn ObjectStore>,
     root: StorePath,
 }
+
+/// Why transfers on a remote were stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// A request failed in a way every other request would (unreachable, no bucket, denied).
+    Fatal,
+    /// SIGINT or SIGTERM.
+    Interrupted,
+}
+
+/// A stop signal shared by every request of one command: once raised, no new request
+/// starts and requests in flight are cancelled (multipart uploads are aborted).
+#[derive(Clone)]
+pub struct Stop(Arc<StopInner>);
+
+struct StopInner {
+    tx: tokio::sync::watch::Sender<Option<StopReason>>,
+    /// The first fatal error's message and hint, which a stopped transfer reports.
+    first: std::sync::Mutex<Option<(String, String)>>,
+}
+
+impl Default for Stop {
+    fn default() -> Stop {
+        Stop(Arc::new(StopInner { tx: tokio::sync::watch::Sender::new(None), first: Default::default() }))
+    }
+}
+
+impl Stop {
+    /// Raises the signal because of a fatal error (kept to be reported once).
+    fn fatal(&self, message: &str, hint: &str) {
+        if let Ok(mut first) = self.0.first.lock()
+            && first.is_none()
+        {
+            *first = Some((message.to_string(), hint.to_string()));
+        }
+        self.raise(StopReason::Fatal);
+    }
+
+    /// The error to report for a stopped transfer: the first fatal error, or [`Interrupted`].
+    pub fn error(&self) -> Option<anyhow::Error> {
+        match self.reason()? {
+            StopReason::Interrupted => Some(Interrupted.into()),
+            StopReason::Fatal => {
+                let first = self.0.first.lock().ok()?.clone()?;
+                Some(crate::error::hinted(first.0, first.1).into())
+            }
+        }
+    }
+
+    /// Raises the signal (the first reason wins).
+    pub fn raise(&self, reason: StopReason) {
+        self.0.tx.send_if_modified(|r| {
+            if r.is_none() {
+                *r = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Whether (and why) it was raised.
+    pub fn reason(&self) -> Option<StopReason> {
+        *self.0.tx.borrow()
+    }
+
+    /// Resolves once the signal is raised.
+    pub async fn raised(&self) -> StopReason {
+        let mut rx = self.0.tx.subscribe();
+        match rx.wait_for(Option::is_some).await {
+            Ok(r) => r.expect("waited for Some"),
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+static ACTIVE: std::sync::Mutex<Vec<(u64, Stop)>> = std::sync::Mutex::new(Vec::new());
+static NEXT_ACTIVE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// While alive, a SIGINT/SIGTERM stops this transfer (see [`interrupt_active`]).
+pub struct Active(u64);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        if let Ok(mut list) = ACTIVE.lock() {
+            list.retain(|(id, _)| *id != self.0);
+        }
+    }
+}
+
+impl Stop {
+    /// Registers this stop as the target of SIGINT/SIGTERM until the guard drops.
+    pub fn activate(&self) -> Active {
+        let id = NEXT_ACTIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut list) = ACTIVE.lock() {
+            list.push((id, self.clone()));
+        }
+        Active(id)
+    }
+}
+
+/// Called on SIGINT/SIGTERM: stops every running transfer (in-flight requests are cancelled
+/// and multipart uploads aborted). Returns false when no transfer was running, or every one
+/// was already interrupted (a second Ctrl-C), so the caller should exit at once.
+pub fn interrupt_active() -> bool {
+    let Ok(list) = ACTIVE.lock() else { return false };
+    let mut fresh = false;
+    for (_, stop) in list.iter() {
+        if stop.reason().is_none() {
+            fresh = true;
+            stop.raise(StopReason::Interrupted);
+        }
+    }
+    fresh
+}
+
+/// The command was interrupted (SIGINT/SIGTERM); what finished is kept.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted; objects that finished are kept, and a re-run continues from there")]
+pub struct Interrupted;
 
 #[derive(serde::Deserialize)]
 struct Marker {
@@ -67,11 +206,31 @@ impl Remote {
         &self.store
     }
 
-    /// Reads the layout marker; refuses a layout this mvc does not know. When `create` is set
-    /// (a push) and the marker is missing, writes it.
+    /// Reads the layout marker; refuses a layout this mvc does not know, a bucket that does
+    /// not exist, and (for read-only commands) a local remote directory that does not exist.
+    /// When `create` is set (a push) and the marker is missing, writes it.
     pub async fn check_layout(&self, create: bool) -> Result<()> {
+        if let Some(dir) = &self.missing_dir {
+            bail!(crate::error::hinted(
+                format!("remote `{}` not found at `{}`", self.name, dir.display()),
+                format!("check the path with `mvc remote list`; a first `mvc push -r {}` creates it", self.name)
+            ));
+        }
         let key = self.root.clone().join(MARKER);
-        match self.store.get(&key).await {
+        // The first request answers within a bound even when packets vanish (a firewall that
+        // drops instead of refusing), so an unreachable remote is a fast error.
+        let first = tokio::time::timeout(FIRST_REQUEST_TIMEOUT, self.store.get(&key)).await.map_err(|_| {
+            let message = format!(
+                "cannot connect to remote `{}` at {}: {}",
+                self.name,
+                self.endpoint,
+                fault::Unreachable::Timeout.describe()
+            );
+            let hint = "check the URL/endpoint (`mvc remote list`) and your network, then re-run";
+            self.stop.fatal(&message, hint);
+            anyhow::Error::from(crate::error::hinted(message, hint))
+        })?;
+        match first {
             Ok(result) => {
                 let bytes = result.bytes().await.map_err(|e| self.error("reading the layout marker", e))?;
                 let text = String::from_utf8_lossy(&bytes);
@@ -91,57 +250,99 @@ impl Remote {
                 }
                 Ok(())
             }
-            Err(object_store::Error::NotFound { .. }) if create && !self.read_only => {
-                self.store
-                    .put(&key, PutPayload::from_static(MARKER_TEXT.as_bytes()))
-                    .await
-                    .map_err(|e| self.error("writing the layout marker", e))?;
+            Err(e @ object_store::Error::NotFound { .. }) => {
+                if fault::classify(&e) == Fault::NoSuchBucket {
+                    return Err(self.error("reading the layout marker", e));
+                }
+                // Some servers answer a GET in a missing bucket with NoSuchKey; a LIST says
+                // which it is (one request, only while the marker is missing).
+                if self.can_list
+                    && let Err(e) = self.store.list_with_delimiter(Some(&self.root)).await
+                {
+                    return Err(self.error("listing the remote", e));
+                }
+                if create && !self.read_only {
+                    self.store
+                        .put(&key, PutPayload::from_static(MARKER_TEXT.as_bytes()))
+                        .await
+                        .map_err(|e| self.error("writing the layout marker", e))?;
+                }
                 Ok(())
             }
-            Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.error("reading the layout marker", e)),
         }
     }
 
-    /// Wraps a store error with the remote's name and redacted URL, and a hint for the usual
-    /// causes (credentials, an endpoint that is down).
+    /// Wraps a store error in one sentence with the remote's name and redacted URL, and a hint
+    /// for the usual causes. Errors that every other request would hit too (unreachable, no
+    /// bucket, denied) raise the stop signal, so a transfer stops instead of retrying
+    /// thousands of objects.
     pub fn error(&self, what: &str, err: object_store::Error) -> anyhow::Error {
-        let text = crate::text::sanitize(&err.to_string());
-        let lower = text.to_lowercase();
-        let auth =
-            matches!(err, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. })
-                || lower.contains("403")
-                || lower.contains("accessdenied")
-                || lower.contains("signature")
-                || lower.contains("invalidaccesskeyid");
-        let message = format!("{what} on remote `{}` ({}): {}", self.name, self.display_url, redact_text(&text));
-        let hint = if auth && self.credentials_withheld {
-            Some(format!(
-                "credentials were not sent because the endpoint is not trusted; if it is yours, run `mvc remote trust {}`",
-                crate::text::shell_quote(&self.name)
-            ))
-        } else if auth {
-            Some(format!(
-                "check the credentials for `{}` (environment variables, ~/.aws, or `mvc remote modify --local {} access_key_id`)",
-                self.name,
-                crate::text::shell_quote(&self.name)
-            ))
-        } else if lower.contains("connect") || lower.contains("timed out") || lower.contains("connection") {
-            Some("the remote could not be reached; check the URL/endpoint and your network, then re-run (finished objects are not sent again)".into())
-        } else {
-            None
+        let fault = fault::classify(&err);
+        let name = &self.name;
+        let quoted = crate::text::shell_quote(name);
+        let (message, hint) = match &fault {
+            Fault::Unreachable(cause) => (
+                format!("cannot connect to remote `{name}` at {}: {}", self.endpoint, cause.describe()),
+                "check the URL/endpoint (`mvc remote list`) and your network, then re-run; objects already sent are not sent again".to_string(),
+            ),
+            Fault::NoSuchBucket => (
+                format!(
+                    "bucket `{}` does not exist on remote `{name}` ({})",
+                    crate::text::sanitize(self.bucket.as_deref().unwrap_or("?")),
+                    self.display_url
+                ),
+                format!("create the bucket, or fix the URL with `mvc remote modify {quoted} url URL`"),
+            ),
+            Fault::Denied if self.credentials_withheld => (
+                format!("access denied {what} on remote `{name}` ({})", self.display_url),
+                format!(
+                    "credentials were not sent because the endpoint is not trusted; if it is yours, run `mvc remote trust {quoted}`"
+                ),
+            ),
+            Fault::Denied => (
+                format!("access denied {what} on remote `{name}` ({})", self.display_url),
+                format!(
+                    "check the credentials for `{name}` (environment variables, ~/.aws, or `mvc remote modify --local {quoted} access_key_id`)"
+                ),
+            ),
+            Fault::NotFound => {
+                return anyhow::anyhow!("{what} on remote `{name}` ({}): not found", self.display_url);
+            }
+            Fault::Other(summary) => {
+                return anyhow::anyhow!(
+                    "{what} on remote `{name}` ({}) failed: {}",
+                    self.display_url,
+                    redact_text(summary)
+                );
+            }
         };
-        match hint {
-            Some(h) => crate::error::hinted(message, h).into(),
-            None => anyhow::anyhow!(message),
+        // Every other request would fail the same way: stop the transfer, report this once.
+        self.stop.fatal(&message, &hint);
+        crate::error::hinted(message, hint).into()
+    }
+
+    /// Records that `oid` was found missing or corrupt on this remote.
+    pub fn note_lost(&self, oid: Oid) {
+        if let Ok(mut lost) = self.lost.lock() {
+            lost.insert(oid);
         }
+    }
+
+    /// Drops what this command found missing or corrupt from the known-present set.
+    pub fn forget_lost(&self, index: &crate::state::StatIndex) {
+        let lost: Vec<Oid> = self.lost.lock().map(|l| l.iter().copied().collect()).unwrap_or_default();
+        index.forget_present(&self.id, &lost);
     }
 
     /// Whether object `oid` exists (a HEAD on its exact key; never on a prefix).
     pub async fn exists(&self, oid: &Oid) -> Result<bool> {
         match self.store.head(&self.key(oid)).await {
             Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(object_store::Error::NotFound { .. }) => {
+                self.note_lost(*oid);
+                Ok(false)
+            }
             Err(e) => Err(self.error(&format!("checking object {}", oid.short()), e)),
         }
     }

@@ -1,5 +1,6 @@
 //! Integration tests: the real `mvc` binary in real temp git repositories.
 
+mod fault_proxy;
 mod harness;
 mod s3_server;
 
@@ -13,5 +14,7 @@ mod hostile;
 mod hygiene;
 mod push_pull;
 mod registry;
+mod remote_damage;
+mod remote_faults;
 mod robustness;
 mod scale;

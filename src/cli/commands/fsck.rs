@@ -14,7 +14,8 @@ use crate::cli::Ui;
 pub struct FsckArgs {
     #[command(flatten)]
     remote: super::transfer_args::RemoteChoice,
-    /// Move corrupt cache objects to `.git/mvc/quarantine/` and fetch good copies from the remote
+    /// Move corrupt cache objects to `.git/mvc/quarantine/` and fetch good copies from the remote; with
+    /// `-c`, also upload good cache copies of what the remote lost or mangled
     #[arg(long)]
     repair: bool,
     /// Print the result as JSON

@@ -15,6 +15,10 @@ use crate::cli::Ui;
 pub struct PushArgs {
     #[command(flatten)]
     pub args: TransferArgs,
+    /// Download and hash every object in scope on the remote; upload again what is missing or
+    /// corrupt there
+    #[arg(long)]
+    pub verify: bool,
 }
 
 pub fn run(args: PushArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
@@ -26,6 +30,7 @@ pub fn run(args: PushArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         remote: a.remote,
         jobs: a.jobs,
         revs: a.revs.selection(),
+        verify: args.verify,
     };
     let rt = runtime()?;
     let report = push(&repo, &opts, &rt, &ui.reporter())?;
@@ -34,8 +39,17 @@ pub fn run(args: PushArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui.out_json(&serde_json::json!({
             "remote": report.remote, "artifacts": report.artifacts,
             "uploaded": s.transferred, "bytes": s.bytes, "already_present": s.present, "checks": s.checks,
+            "verified": s.verified, "repaired": s.repaired,
         }))?;
     } else {
+        if args.verify {
+            ui.status(format!(
+                "verified {} on `{}`; {} missing or corrupt",
+                super::count(s.verified, "object"),
+                report.remote,
+                s.repaired
+            ));
+        }
         ui.status(format!(
             "pushed {} ({}) to `{}`; {} already there",
             super::count(s.transferred, "object"),

@@ -51,17 +51,36 @@ impl RevArgs {
     }
 }
 
-/// The one async runtime of a command that talks to remotes.
+/// The one async runtime of a command that talks to remotes. It also listens for SIGINT and
+/// SIGTERM: a running transfer is stopped (in-flight requests cancelled, multipart uploads
+/// aborted) and the command exits with 130; with no transfer running, or on a second
+/// signal, the process exits at once.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.spawn(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            if !mvc::remote::interrupt_active() {
+                std::process::exit(130);
+            }
+        }
+    });
+    Ok(rt)
 }
 
-/// `--remote` (the default remote; a plain switch that never takes the next argument) or
-/// `-r NAME`.
+/// `--remote` / `-c` / `--cloud` (the default remote, as DVC spells it; a plain switch that
+/// never takes the next argument) or `-r NAME`.
 #[derive(clap::Args)]
 pub struct RemoteChoice {
-    /// Use the default remote
-    #[arg(long = "remote")]
+    /// Use the default remote (`-c`/`--cloud` as in DVC)
+    #[arg(long = "remote", short = 'c', visible_alias = "cloud")]
     default_remote: bool,
     /// Use this remote
     #[arg(short = 'r', value_name = "NAME", conflicts_with = "default_remote")]
