@@ -139,7 +139,7 @@ fn fetch_targets(
         anyhow::Ok(stats.plus(&manifest_stats))
     });
     // What turned out missing or corrupt there is no longer believed present.
-    remote.forget_lost(&repo.stat_index());
+    remote.forget_lost(repo.stat_index());
     let stats = stats?;
     Ok((remote.name, stats, targets))
 }

@@ -113,7 +113,7 @@ pub fn fsck(
         remote_checked = oids.len();
         let index = repo.stat_index();
         let verified = rt.block_on(transfer::verify(&remote, &oids, reporter));
-        remote.forget_lost(&index);
+        remote.forget_lost(index);
         let mut bad = Vec::new();
         for (oid, copy) in verified? {
             let problem = if copy == transfer::RemoteCopy::Missing { Problem::Missing } else { Problem::Corrupt };
@@ -124,7 +124,7 @@ pub fn fsck(
             // Only good cache copies go up (each is hashed again while it streams); files
             // before the manifests that list them.
             let good: Vec<Oid> = bad.iter().filter(|o| cache.contains(o) && !corrupt.contains(o)).copied().collect();
-            let repaired = rt.block_on(transfer::repair(&remote, &cache, &index, &good, &manifests, reporter))?;
+            let repaired = rt.block_on(transfer::repair(&remote, &cache, index, &good, &manifests, reporter))?;
             for f in findings.iter_mut().filter(|f| f.place == remote.name) {
                 f.repaired = repaired.contains(&f.oid);
             }
