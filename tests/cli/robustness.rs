@@ -166,3 +166,33 @@ fn gc_in_one_project_never_deletes_what_another_sharing_the_cache_needs() {
     assert!(b_object.exists(), "b's data is still there");
     b.mvc_in_with(&b.root, &["status", "--check"], &vars).ok();
 }
+
+#[test]
+fn an_in_place_write_to_a_hardlinked_file_is_detected_refused_and_repaired() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let remote = env.path("../remote");
+    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["config", "set", "core.link", "[hardlink, copy]"]).ok();
+    env.write("model.bin", "good weights");
+    env.write("fresh.bin", "fresh weights");
+    env.mvc(&["add", "-q", "model.bin", "fresh.bin"]).ok();
+    env.mvc(&["push", "-q", "model.bin"]).ok();
+    let oid = env.pointer_oid("model.bin");
+    // Someone (root, or a tool that chmods first) writes into the linked file: the cache
+    // object shares its inode and is corrupted with it.
+    for name in ["model.bin", "fresh.bin"] {
+        std::fs::set_permissions(env.path(name), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(env.path(name), "edited in place!").unwrap();
+    }
+    let status = env.mvc(&["status", "--json"]).json();
+    assert!(status.to_string().contains("modified"), "status sees the edit: {status}");
+    // Push hashes what it uploads: the corrupt object of `fresh.bin` never leaves the machine.
+    let run = env.mvc(&["push", "fresh.bin"]).fails();
+    assert!(run.stderr.contains("mvc fsck --repair"), "{}", run.stderr);
+    // fsck --repair moves the corrupt object aside and fetches the good copy; checkout restores.
+    env.mvc(&["fsck", "--repair"]);
+    assert_eq!(std::fs::read_to_string(env.object(&oid)).unwrap(), "good weights");
+    env.mvc(&["checkout", "--force", "-q", "model.bin"]).ok();
+    assert_eq!(env.read("model.bin"), "good weights");
+}
