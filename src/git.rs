@@ -79,6 +79,47 @@ pub fn commit_paths(git: &git2::Repository, rels: &[String], message: &str) -> R
     git.commit(Some("HEAD"), &author, &committer, message, &tree, &parents).context("creating the commit")
 }
 
+/// The committed files of the project itself (`.mvc/config`, `.mvc/.gitignore`).
+pub const PROJECT_FILES: [&str; 2] = [".mvc/config", ".mvc/.gitignore"];
+
+/// Paths whose staged version differs from HEAD's (or all staged paths on an unborn
+/// branch), among those `wanted` accepts.
+pub fn staged_changes(git: &git2::Repository, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<String>> {
+    let head_tree = match git.head() {
+        Ok(h) => Some(h.peel_to_tree().context("reading HEAD's tree")?),
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => None,
+        Err(e) => return Err(e).context("reading HEAD"),
+    };
+    let index = git.index().context("reading the git index")?;
+    let diff =
+        git.diff_tree_to_index(head_tree.as_ref(), Some(&index), None).context("comparing HEAD and the index")?;
+    let mut out = Vec::new();
+    for delta in diff.deltas() {
+        let path = delta.new_file().path().or_else(|| delta.old_file().path());
+        if let Some(p) = path.and_then(|p| p.to_str())
+            && wanted(p)
+            && !out.iter().any(|o: &String| o == p)
+        {
+            out.push(p.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Commits what a command staged (`rels`), together with the project's own files when they
+/// are staged but not yet committed: a commit made by mvc is complete, so a clone of it is
+/// an mvc project and ignores the data its pointers name. The user's other staged changes
+/// stay staged. Returns the new commit id.
+pub fn commit_command(git: &git2::Repository, rels: &[String], message: &str) -> Result<git2::Oid> {
+    let mut paths: Vec<String> = rels.to_vec();
+    for p in staged_changes(git, &|p| PROJECT_FILES.contains(&p))? {
+        if !paths.contains(&p) {
+            paths.push(p);
+        }
+    }
+    commit_paths(git, &paths, message)
+}
+
 /// The identity `git commit` would use: `GIT_{role}_NAME`/`_EMAIL` (as CI jobs set them)
 /// over `user.name`/`user.email`.
 pub fn signature(git: &git2::Repository, role: &str) -> Result<git2::Signature<'static>> {
@@ -199,7 +240,7 @@ fn ignore_line(name: &str) -> String {
 const MAX_GITIGNORE_BYTES: u64 = 4 << 20;
 
 /// The `.gitignore` beside the artifact at `rel`, repo-relative.
-fn gitignore_of(rel: &str) -> String {
+pub fn gitignore_of(rel: &str) -> String {
     match split_parent(rel).0 {
         "" => ".gitignore".to_string(),
         dir => format!("{dir}/.gitignore"),

@@ -86,11 +86,16 @@ pub fn add(repo: &Repo, opts: &AddOptions, reporter: &dyn Reporter) -> Result<Ad
         }
         artifacts.push(stored);
     }
-    crate::git::stage(&repo.git, &to_stage)?;
-    let commit = match &opts.message {
-        Some(message) => Some(crate::git::commit_paths(&repo.git, &to_stage, message)?.to_string()),
-        None => None,
-    };
+    // The commit carries each artifact's `.gitignore` as staged, even when this run did not
+    // change it (a re-add after an add that was never committed): never a pointer without
+    // the ignore line of its data.
+    for rel in &rels {
+        let gitignore = crate::git::gitignore_of(rel);
+        if !to_stage.contains(&gitignore) && repo.abs(&gitignore).exists() {
+            to_stage.push(gitignore);
+        }
+    }
+    let commit = crate::ops::stage_and_commit(repo, &to_stage, opts.message.as_deref())?;
     Ok(AddReport { artifacts, commit })
 }
 

@@ -58,9 +58,33 @@ pub fn commit(repo: &Repo, opts: &CommitOptions, reporter: &dyn Reporter) -> Res
         }
     }
     crate::git::stage(&repo.git, &to_stage)?;
-    let commit = match (&opts.message, to_stage.is_empty()) {
-        (Some(message), false) => Some(crate::git::commit_paths(&repo.git, &to_stage, message)?.to_string()),
-        _ => None,
+    let commit = match &opts.message {
+        Some(message) => {
+            // Pointers staged earlier (by `mvc add` without `-m`) are committed too, with the
+            // `.gitignore`s beside them: `commit -m` records everything mvc has staged.
+            let staged = crate::git::staged_changes(&repo.git, &|p| {
+                p.ends_with(crate::pointer::SUFFIX) || p == ".gitignore" || p.ends_with("/.gitignore")
+            })?;
+            for path in staged {
+                if !to_stage.contains(&path) {
+                    to_stage.push(path);
+                }
+            }
+            for pointer_rel in to_stage.clone().iter().filter(|p| p.ends_with(crate::pointer::SUFFIX)) {
+                let gitignore =
+                    crate::git::gitignore_of(&pointer_rel[..pointer_rel.len() - crate::pointer::SUFFIX.len()]);
+                if !to_stage.contains(&gitignore) && repo.abs(&gitignore).exists() {
+                    to_stage.push(gitignore);
+                }
+            }
+            let project = crate::git::staged_changes(&repo.git, &|p| crate::git::PROJECT_FILES.contains(&p))?;
+            if to_stage.is_empty() && project.is_empty() {
+                None
+            } else {
+                Some(crate::git::commit_command(&repo.git, &to_stage, message)?.to_string())
+            }
+        }
+        None => None,
     };
     Ok(CommitReport { updated, missing, commit })
 }

@@ -71,5 +71,8 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
         }
         bail!("`{key}` was not changed: {e:#}");
     }
+    if layer == Layer::Repo {
+        crate::git::stage(&repo.git, &[".mvc/config".to_string()])?;
+    }
     Ok(())
 }

@@ -13,6 +13,8 @@ pub struct InitOptions {
     pub cwd: PathBuf,
     /// Re-create `.mvc/config` and `.mvc/.gitignore` even if present.
     pub force: bool,
+    /// Commit `.mvc/config` and `.mvc/.gitignore` with this message.
+    pub message: Option<String>,
 }
 
 /// What `init` did.
@@ -21,6 +23,8 @@ pub struct InitReport {
     pub root: PathBuf,
     /// Whether anything was written (false: it was already initialised).
     pub created: bool,
+    /// The commit made with `-m`, if any.
+    pub commit: Option<String>,
 }
 
 const CONFIG: &str = "# mvc configuration (see `mvc config --help`); committed, so never put secrets here\ncore:\n  link: [reflink, copy]\n";
@@ -40,7 +44,8 @@ pub fn init(opts: &InitOptions) -> Result<InitReport> {
     if complete && !opts.force {
         // Still validate, so a damaged config is reported rather than silently kept.
         crate::config::read_layer(&config)?;
-        return Ok(InitReport { root, created: false });
+        let commit = commit_project_files(&git, opts.message.as_deref())?;
+        return Ok(InitReport { root, created: false, commit });
     }
     if std::fs::symlink_metadata(&mvc).is_ok_and(|m| m.file_type().is_symlink() || !m.is_dir()) {
         anyhow::bail!("`{}` exists and is not a directory; move it away first", mvc.display());
@@ -49,7 +54,17 @@ pub fn init(opts: &InitOptions) -> Result<InitReport> {
     write_if(&config, CONFIG, opts.force || !config.is_file())?;
     write_if(&gitignore, GITIGNORE, true)?;
     crate::git::stage(&git, &[format!("{MVC_DIR}/config"), format!("{MVC_DIR}/.gitignore")])?;
-    Ok(InitReport { root, created: true })
+    let commit = commit_project_files(&git, opts.message.as_deref())?;
+    Ok(InitReport { root, created: true, commit })
+}
+
+/// With a message, commits `.mvc/config` and `.mvc/.gitignore` when they differ from HEAD.
+fn commit_project_files(git: &git2::Repository, message: Option<&str>) -> Result<Option<String>> {
+    let Some(message) = message else { return Ok(None) };
+    if crate::git::staged_changes(git, &|p| crate::git::PROJECT_FILES.contains(&p))?.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(crate::git::commit_command(git, &[], message)?.to_string()))
 }
 
 fn write_if(path: &Path, text: &str, write: bool) -> Result<()> {

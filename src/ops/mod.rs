@@ -159,6 +159,17 @@ pub fn enclosing_artifact(repo: &Repo, rel: &str) -> Option<Artifact> {
     None
 }
 
+/// Stages `rels` (as they are in the work tree) and, with a message, commits them with
+/// [`crate::git::commit_command`]. Every command that changes committed files ends here, so
+/// `-m` means the same everywhere. Returns the commit id.
+pub fn stage_and_commit(repo: &Repo, rels: &[String], message: Option<&str>) -> Result<Option<String>> {
+    crate::git::stage(&repo.git, rels)?;
+    match message {
+        Some(message) => Ok(Some(crate::git::commit_command(&repo.git, rels, message)?.to_string())),
+        None => Ok(None),
+    }
+}
+
 /// Reads and validates a directory's manifest from the cache.
 pub fn load_manifest(repo: &Repo, pointer: &Pointer, pointer_rel: &str) -> Result<Manifest> {
     load_manifest_oid(repo, &pointer.oid, pointer_rel)

@@ -44,7 +44,12 @@ fn update(
     let path = repo.layer_path(layer)?;
     let mut map = config::read_layer(&path)?;
     change(&mut map)?;
-    config::write_layer(&path, &map, layer == Layer::Local)
+    config::write_layer(&path, &map, layer == Layer::Local)?;
+    // A change to the committed config is staged, like every committed file mvc changes.
+    if layer == Layer::Repo {
+        crate::git::stage(&repo.git, &[".mvc/config".to_string()])?;
+    }
+    Ok(())
 }
 
 /// Refuses a URL carrying credentials (user info, or a presigned/SAS query) on its way into a

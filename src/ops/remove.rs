@@ -14,12 +14,16 @@ pub struct RemoveOptions {
     pub targets: Vec<PathBuf>,
     /// Directory the targets are relative to.
     pub cwd: PathBuf,
+    /// Commit the change with this message.
+    pub message: Option<String>,
 }
 
 /// What `remove` did.
 pub struct RemoveReport {
     /// Artifacts no longer tracked.
     pub removed: Vec<String>,
+    /// The commit made with `-m`, if any.
+    pub commit: Option<String>,
 }
 
 /// Runs `mvc remove`.
@@ -41,6 +45,6 @@ pub fn remove(repo: &Repo, opts: &RemoveOptions) -> Result<RemoveReport> {
         index.forget_prefix(&artifact.rel);
         removed.push(artifact.rel);
     }
-    crate::git::stage(&repo.git, &to_stage)?;
-    Ok(RemoveReport { removed })
+    let commit = crate::ops::stage_and_commit(repo, &to_stage, opts.message.as_deref())?;
+    Ok(RemoveReport { removed, commit })
 }

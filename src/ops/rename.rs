@@ -18,6 +18,8 @@ pub struct MoveOptions {
     pub destination: PathBuf,
     /// Directory the paths are relative to.
     pub cwd: PathBuf,
+    /// Commit the change with this message.
+    pub message: Option<String>,
 }
 
 /// What `move` did.
@@ -26,6 +28,8 @@ pub struct MoveReport {
     pub from: String,
     /// New repo-relative path.
     pub to: String,
+    /// The commit made with `-m`, if any.
+    pub commit: Option<String>,
 }
 
 /// Runs `mvc move`.
@@ -33,7 +37,7 @@ pub fn rename(repo: &Repo, opts: &MoveOptions) -> Result<MoveReport> {
     let _lock = repo.lock("move")?;
     let from_rel = repo.relative(&opts.cwd, &opts.source)?;
     let from_rel = from_rel.strip_suffix(crate::pointer::SUFFIX).map(str::to_string).unwrap_or(from_rel);
-    let from = Artifact::from_rel(&from_rel);
+    let from = Artifact::checked(&from_rel)?;
     let pointer = from
         .load_pointer(repo)
         .map_err(|e| anyhow::anyhow!("`{}` is not a tracked artifact ({e:#})", opts.source.display()))?;
@@ -45,7 +49,7 @@ pub fn rename(repo: &Repo, opts: &MoveOptions) -> Result<MoveReport> {
     if to_rel.is_empty() || to_rel.ends_with(crate::pointer::SUFFIX) {
         bail!("`{}` is not a valid destination for an artifact", opts.destination.display());
     }
-    let to = Artifact::from_rel(&to_rel);
+    let to = Artifact::checked(&to_rel)?;
     if repo.abs(&to.rel).exists() || repo.abs(&to.pointer_rel).exists() {
         bail!("`{}` already exists", to.rel);
     }
@@ -71,7 +75,7 @@ pub fn rename(repo: &Repo, opts: &MoveOptions) -> Result<MoveReport> {
     let mut to_stage = vec![from.pointer_rel.clone(), to.pointer_rel.clone()];
     to_stage.extend(crate::git::unignore_artifact(&repo.root, &from.rel)?);
     to_stage.extend(crate::git::ignore_artifact(&repo.git, &repo.root, &to.rel)?);
-    crate::git::stage(&repo.git, &to_stage)?;
     repo.stat_index().forget_prefix(&from.rel);
-    Ok(MoveReport { from: from.rel, to: to.rel })
+    let commit = crate::ops::stage_and_commit(repo, &to_stage, opts.message.as_deref())?;
+    Ok(MoveReport { from: from.rel, to: to.rel, commit })
 }

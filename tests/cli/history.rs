@@ -93,7 +93,7 @@ fn ls_shows_artifacts_at_a_revision() {
     dir   31fa8132bcf3          4 B in 2 files  data  (cached)
     file  6acf968046c9                    10 B  model.bin  (cached)
     ");
-    let run = env.mvc(&["ls", "--remote"]).ok();
+    let run = env.mvc(&["ls", "-c"]).ok();
     insta::assert_snapshot!(run.stdout, @r"
     dir   656196ea7088          5 B in 2 files  data  (cached, on remote)
     file  54615a141ecc                    11 B  model.bin  (cached, on remote)
@@ -211,7 +211,7 @@ fn fsck_finds_a_corrupt_object_and_repair_heals_it() {
     insta::assert_snapshot!(run.stderr, @"checked 9 cache objects; 1 problem, 1 repaired");
     assert_eq!(std::fs::read(&object).unwrap(), b"weights v2!");
     assert!(env.private(&format!("quarantine/{oid}")).exists());
-    let run = env.mvc(&["fsck", "--remote"]).ok();
+    let run = env.mvc(&["fsck", "--cloud"]).ok();
     insta::assert_snapshot!(run.stderr, @"checked 9 cache objects and 4 on the remote; 0 problems");
 }
 

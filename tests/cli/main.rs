@@ -6,6 +6,7 @@ mod s3_server;
 
 mod add;
 mod compare;
+mod conventions;
 mod core;
 mod get;
 mod history;

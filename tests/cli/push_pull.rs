@@ -274,7 +274,7 @@ fn remote_commands_manage_config() {
 fn status_remote_shows_what_push_and_pull_would_do() {
     let server = S3Server::start();
     let env = project(&server);
-    let run = s3(&env, &["status", "--remote", "--check"]);
+    let run = s3(&env, &["status", "-c", "--check"]);
     assert_eq!(run.code, 1, "nothing pushed yet: {run:?}");
     insta::assert_snapshot!(run.stdout, @r"
     not pushed:  data  (`mvc push -r origin`)
@@ -283,15 +283,19 @@ fn status_remote_shows_what_push_and_pull_would_do() {
     s3(&env, &["push", "-q"]).ok();
     let run = s3(&env, &["status", "-r", "origin", "--check"]).ok();
     insta::assert_snapshot!(run.stderr, @"2 artifacts, all in the cache and on `origin`");
-    let json = s3(&env, &["status", "--remote", "--json"]).ok().json();
+    let json = s3(&env, &["status", "--remote", "origin", "--json"]).ok().json();
     assert_eq!(json["checks"], 2, "one request per artifact, asked now: {json}");
 
     let clone = env.clone_repo();
-    let run = s3(&clone, &["status", "--remote"]).ok();
+    let run = s3(&clone, &["status", "--cloud"]).ok();
     insta::assert_snapshot!(run.stdout, @r"
     not pulled:  data  (`mvc pull -r origin`)
     not pulled:  model.bin  (`mvc pull -r origin`)
     ");
+    // The old spelling, `--remote` as a switch, works for one release with a deprecation line.
+    let run = s3(&clone, &["status", "--remote"]).ok();
+    assert!(run.stderr.contains("`--remote` without a name is deprecated; use `-c`"), "{}", run.stderr);
+    assert!(run.stdout.contains("not pulled:  data"));
 }
 
 #[test]
@@ -306,7 +310,7 @@ fn gc_on_the_remote_deletes_only_unreferenced_objects_past_the_grace_period() {
     let key = |oid: &str| format!("project/blake3/{}/{}", &oid[..2], &oid[2..]);
 
     // Within the grace period nothing on the remote goes.
-    let json = s3(&env, &["gc", "--keep-last", "1", "--remote", "--json"]).ok().json();
+    let json = s3(&env, &["gc", "--keep-last", "1", "-c", "--json"]).ok().json();
     assert_eq!(json["remote_objects"].as_array().unwrap().len(), 0, "{json}");
     assert!(server.object_file(&key(&old_model)).exists());
 

@@ -28,7 +28,7 @@ pub struct CheckoutArgs {
     #[arg(long, requires = "rev")]
     pull: bool,
     /// With `--pull`: the remote to fetch from (default: `core.remote`)
-    #[arg(short = 'r', value_name = "NAME", requires = "pull")]
+    #[arg(short = 'r', long = "remote", value_name = "NAME", requires = "pull")]
     remote: Option<String>,
     /// Print the result as JSON
     #[arg(long)]

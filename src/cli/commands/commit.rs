@@ -46,12 +46,10 @@ pub fn run(args: CommitArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     for m in &report.missing {
         ui.warn(format!("`{}` is missing from the workspace; its pointer is unchanged", shown(m)));
     }
-    if report.updated.is_empty() {
-        ui.status("Nothing to commit: every artifact matches its pointer");
-    } else if let Some(c) = &report.commit {
-        ui.status(format!("Committed {}", &c[..12]));
-    } else {
-        ui.status("Staged the updated pointers; commit them with `git commit`");
+    match (&report.commit, report.updated.is_empty()) {
+        (Some(_), _) => super::report_commit(ui, report.commit.as_deref()),
+        (None, true) => ui.status("Nothing to commit: every artifact matches its pointer"),
+        (None, false) => ui.status("Staged the updated pointers; commit them with `git commit`"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use mvc::config::Layer;
-use mvc::repo::Repo;
 
 use crate::cli::Ui;
 
@@ -14,6 +13,21 @@ use crate::cli::Ui;
 pub struct ConfigArgs {
     #[command(subcommand)]
     action: Action,
+    /// With `set`/`unset` on the committed config: also commit `.mvc/config` with this message
+    #[arg(short, long, value_name = "MSG", global = true)]
+    message: Option<String>,
+    /// Print the result as JSON
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+/// `--json` output of `set` and `unset`.
+#[derive(serde::Serialize)]
+struct ChangeView<'a> {
+    key: &'a str,
+    action: &'a str,
+    layer: &'a str,
+    commit: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -22,9 +36,6 @@ enum Action {
     Get {
         /// Dotted key, e.g. `core.jobs`
         key: String,
-        /// Print it as JSON
-        #[arg(long)]
-        json: bool,
     },
     /// Set a value (in `.mvc/config` unless `--local` or `--global`)
     Set {
@@ -43,11 +54,7 @@ enum Action {
         layer: LayerArgs,
     },
     /// Print every set value as `key=value`
-    List {
-        /// Print them as JSON
-        #[arg(long)]
-        json: bool,
-    },
+    List,
 }
 
 #[derive(clap::Args)]
@@ -74,8 +81,17 @@ impl LayerArgs {
 
 impl ConfigArgs {
     pub fn wants_json(&self) -> bool {
-        matches!(self.action, Action::Get { json: true, .. } | Action::List { json: true })
+        self.json
     }
+}
+
+fn finish(ui: &Ui, json: bool, view: &ChangeView) -> anyhow::Result<()> {
+    if json {
+        ui.out_json(view)?;
+    } else {
+        super::report_commit(ui, view.commit.as_deref());
+    }
+    Ok(())
 }
 
 fn plain(value: &serde_json::Value) -> String {
@@ -86,9 +102,17 @@ fn plain(value: &serde_json::Value) -> String {
 }
 
 pub fn run(args: ConfigArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
+    let json = args.json;
+    let commit = |layer: Layer| -> anyhow::Result<Option<String>> {
+        match (&args.message, layer) {
+            (None, _) => Ok(None),
+            (Some(m), Layer::Repo) => mvc::ops::stage_and_commit(&repo, &[".mvc/config".to_string()], Some(m)),
+            (Some(_), _) => anyhow::bail!("`-m` commits `.mvc/config`; the {} config is never committed", layer.name()),
+        }
+    };
     match args.action {
-        Action::Get { key, json } => match mvc::ops::config::get(&repo, &key) {
+        Action::Get { key } => match mvc::ops::config::get(&repo, &key) {
             Some(value) if json => ui.out_json(&value)?,
             Some(value) => ui.out(plain(&value))?,
             None => {
@@ -102,12 +126,18 @@ pub fn run(args: ConfigArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             }
             mvc::ops::config::set(&repo, layer.layer(), &key, Some(&value))?;
             ui.status(format!("set `{key}` in the {} config", layer.layer().name()));
+            let commit = commit(layer.layer())?;
+            let view = ChangeView { key: &key, action: "set", layer: layer.layer().name(), commit };
+            finish(ui, json, &view)?;
         }
         Action::Unset { key, layer } => {
             mvc::ops::config::set(&repo, layer.layer(), &key, None)?;
             ui.status(format!("removed `{key}` from the {} config", layer.layer().name()));
+            let commit = commit(layer.layer())?;
+            let view = ChangeView { key: &key, action: "unset", layer: layer.layer().name(), commit };
+            finish(ui, json, &view)?;
         }
-        Action::List { json } => {
+        Action::List => {
             let items = mvc::ops::config::list(&repo);
             if json {
                 let map: serde_json::Map<String, serde_json::Value> = items.into_iter().collect();

@@ -23,7 +23,7 @@ pub struct GetArgs {
     #[arg(short, long, value_name = "OUT")]
     out: Option<PathBuf>,
     /// The project's remote to download from (default: its `core.remote`)
-    #[arg(short = 'r', value_name = "NAME")]
+    #[arg(short = 'r', long = "remote", value_name = "NAME")]
     remote: Option<String>,
     /// Concurrent transfers
     #[arg(short, long, value_name = "N")]

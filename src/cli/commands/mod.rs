@@ -80,10 +80,13 @@ impl Command {
     /// Whether the command was asked for `--json` (which silences status messages).
     pub fn wants_json(&self) -> bool {
         match self {
+            Command::Init(a) => a.json,
             Command::Add(a) => a.json,
             Command::Status(a) => a.json,
             Command::Checkout(a) => a.json,
             Command::Commit(a) => a.json,
+            Command::Remove(a) => a.json,
+            Command::Move(a) => a.json,
             Command::Config(a) => a.wants_json(),
             Command::Remote(a) => a.wants_json(),
             Command::Push(a) => a.args.json,
@@ -152,6 +155,18 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Plots(args) => plots::run(args, cwd, ui),
         Command::MergeDriver(args) => install::run_merge_driver(args, cwd, ui),
         Command::Completions(args) => completions::run(args, ui),
+    }
+}
+
+/// Opens the project whose work tree holds `cwd` (every command but `init` and `get`).
+pub fn open_repo(cwd: &Path) -> anyhow::Result<mvc::repo::Repo> {
+    mvc::repo::Repo::open(cwd)
+}
+
+/// The line after a command that made a commit with `-m`.
+pub fn report_commit(ui: &Ui, commit: Option<&str>) {
+    if let Some(commit) = commit {
+        ui.status(format!("Committed {}", &commit[..12.min(commit.len())]));
     }
 }
 

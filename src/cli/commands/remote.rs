@@ -16,6 +16,38 @@ use crate::cli::Ui;
 pub struct RemoteArgs {
     #[command(subcommand)]
     action: Action,
+    /// Also commit the changed `.mvc/config` with this message
+    #[arg(short, long, value_name = "MSG", global = true)]
+    message: Option<String>,
+    /// Print the result as JSON
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+/// `--json` output of the commands that change a remote.
+#[derive(serde::Serialize, Default)]
+struct ChangeView {
+    remote: String,
+    action: &'static str,
+    /// The remote is now the default (`add`, `default`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default: Option<bool>,
+    /// The setting changed (`modify`); values are not echoed, secrets never are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    /// The endpoint now trusted (`trust`), redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trusted_endpoint: Option<String>,
+    commit: Option<String>,
+}
+
+/// `--json` output of `remote list`.
+#[derive(serde::Serialize)]
+struct RemoteView<'a> {
+    name: &'a str,
+    url: &'a str,
+    endpoint: Option<&'a str>,
+    default: bool,
 }
 
 #[derive(Subcommand)]
@@ -34,11 +66,7 @@ enum Action {
         local: bool,
     },
     /// List remotes
-    List {
-        /// Print them as JSON
-        #[arg(long)]
-        json: bool,
-    },
+    List,
     /// Remove a remote from the config
     Remove {
         /// Its name
@@ -77,8 +105,21 @@ enum Action {
 
 impl RemoteArgs {
     pub fn wants_json(&self) -> bool {
-        matches!(self.action, Action::List { json: true })
+        self.json
     }
+}
+
+/// Stages `.mvc/config` when the committed config changed, and commits it with `-m`.
+fn record(repo: &Repo, changed_committed: bool, message: Option<&str>) -> anyhow::Result<Option<String>> {
+    if !changed_committed {
+        if message.is_some() {
+            anyhow::bail!(
+                "`-m` commits `.mvc/config`, which this change does not touch (it went to `.git/mvc/config`)"
+            );
+        }
+        return Ok(None);
+    }
+    mvc::ops::stage_and_commit(repo, &[".mvc/config".to_string()], message)
 }
 
 fn layer(local: bool) -> Layer {
@@ -86,19 +127,32 @@ fn layer(local: bool) -> Layer {
 }
 
 pub fn run(args: RemoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
-    match args.action {
+    let repo = super::open_repo(cwd)?;
+    let message = args.message.as_deref();
+    let view =
+        |remote: &str, action: &'static str| ChangeView { remote: remote.to_string(), action, ..Default::default() };
+    let change = match args.action {
         Action::Add { name, url, default, local } => {
             let is_default = ops::add(&repo, &name, &url, default, layer(local))?;
             let note = if is_default { " (default)" } else { "" };
             ui.status(format!("added remote `{name}`{note}: {}", mvc::remote::backend::redact_url(&url)));
+            let commit = record(&repo, !local, message)?;
+            ChangeView { default: Some(is_default), commit, ..view(&name, "add") }
         }
-        Action::List { json } => {
+        Action::List => {
+            if message.is_some() {
+                anyhow::bail!("`-m` is for commands that change `.mvc/config`; `remote list` changes nothing");
+            }
             let entries = ops::list(&repo);
-            if json {
-                let items: Vec<serde_json::Value> = entries
+            if args.json {
+                let items: Vec<RemoteView> = entries
                     .iter()
-                    .map(|e| serde_json::json!({"name": e.name, "url": e.url, "endpoint": e.endpoint, "default": e.default}))
+                    .map(|e| RemoteView {
+                        name: &e.name,
+                        url: &e.url,
+                        endpoint: e.endpoint.as_deref(),
+                        default: e.default,
+                    })
                     .collect();
                 ui.out_json(&items)?;
             } else {
@@ -109,14 +163,19 @@ pub fn run(args: RemoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                     ui.out(format!("{:width$}  {}{endpoint}{default}", e.name, e.url))?;
                 }
             }
+            return Ok(ExitCode::SUCCESS);
         }
         Action::Remove { name } => {
             ops::remove(&repo, &name)?;
             ui.status(format!("removed remote `{name}`"));
+            let commit = record(&repo, true, message)?;
+            ChangeView { commit, ..view(&name, "remove") }
         }
         Action::Default { name, local } => {
             ops::set_default(&repo, &name, layer(local))?;
             ui.status(format!("`{name}` is now the default remote"));
+            let commit = record(&repo, !local, message)?;
+            ChangeView { default: Some(true), commit, ..view(&name, "default") }
         }
         Action::Modify { name, key, value, local, unset } => {
             let secret = mvc::secrets::is_secret_setting(&key);
@@ -140,14 +199,27 @@ pub fn run(args: RemoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                 Some(_) => ui.status(format!("set `{key}` of remote `{name}` to {shown}")),
                 None => ui.status(format!("removed `{key}` of remote `{name}`")),
             }
+            let commit = record(&repo, !local, message)?;
+            ChangeView { key: Some(key), commit, ..view(&name, "modify") }
         }
-        Action::Trust { name } => match ops::trust(&repo, &name)? {
-            Some(endpoint) => ui.status(format!(
-                "credentials may now be sent to `{}` for remote `{name}` (recorded in .git/mvc/config)",
-                mvc::remote::backend::redact_url(&endpoint)
-            )),
-            None => ui.status(format!("remote `{name}` uses its provider's own endpoint, which is always trusted")),
-        },
+        Action::Trust { name } => {
+            let endpoint = ops::trust(&repo, &name)?;
+            match &endpoint {
+                Some(endpoint) => ui.status(format!(
+                    "credentials may now be sent to `{}` for remote `{name}` (recorded in .git/mvc/config)",
+                    mvc::remote::backend::redact_url(endpoint)
+                )),
+                None => ui.status(format!("remote `{name}` uses its provider's own endpoint, which is always trusted")),
+            }
+            record(&repo, false, message)?;
+            let trusted_endpoint = endpoint.map(|e| mvc::remote::backend::redact_url(&e));
+            ChangeView { trusted_endpoint, ..view(&name, "trust") }
+        }
+    };
+    if args.json {
+        ui.out_json(&change)?;
+    } else {
+        super::report_commit(ui, change.commit.as_deref());
     }
     Ok(ExitCode::SUCCESS)
 }

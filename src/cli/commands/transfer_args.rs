@@ -11,7 +11,7 @@ pub struct TransferArgs {
     #[arg(value_name = "TARGET")]
     pub targets: Vec<PathBuf>,
     /// The remote to use (default: `core.remote`)
-    #[arg(short = 'r', value_name = "NAME")]
+    #[arg(short = 'r', long = "remote", value_name = "NAME")]
     pub remote: Option<String>,
     /// Concurrent transfers (default: the remote's `jobs`, else `core.jobs`)
     #[arg(short, long, value_name = "N")]
@@ -75,15 +75,26 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(rt)
 }
 
-/// `--remote` / `-c` / `--cloud` (the default remote, as DVC spells it; a plain switch that
-/// never takes the next argument) or `-r NAME`.
+/// What `--remote` without a name stands for: its old spelling as a switch.
+const OLD_SWITCH: &str = "\u{1}";
+
+/// `-c`/`--cloud` (also look at the default remote, as DVC spells it) or `-r`/`--remote NAME`
+/// (look at that remote). `--remote` without a name, the old switch, still means the default
+/// remote for one release, with a deprecation line.
 #[derive(clap::Args)]
 pub struct RemoteChoice {
-    /// Use the default remote (`-c`/`--cloud` as in DVC)
-    #[arg(long = "remote", short = 'c', visible_alias = "cloud")]
+    /// Also look at the default remote
+    #[arg(short = 'c', long = "cloud")]
     default_remote: bool,
-    /// Use this remote
-    #[arg(short = 'r', value_name = "NAME", conflicts_with = "default_remote")]
+    /// Also look at this remote
+    #[arg(
+        short = 'r',
+        long = "remote",
+        value_name = "NAME",
+        num_args = 0..=1,
+        default_missing_value = OLD_SWITCH,
+        conflicts_with = "default_remote"
+    )]
     named: Option<String>,
 }
 
@@ -91,6 +102,12 @@ impl RemoteChoice {
     /// None when no remote was asked for; `Some("")` for the default remote.
     pub fn selected(&self) -> Option<String> {
         match (&self.named, self.default_remote) {
+            (Some(name), _) if name == OLD_SWITCH => {
+                mvc::notices::warn(
+                    "`--remote` without a name is deprecated; use `-c` (the default remote) or `-r NAME`",
+                );
+                Some(String::new())
+            }
             (Some(name), _) => Some(name.clone()),
             (None, true) => Some(String::new()),
             (None, false) => None,

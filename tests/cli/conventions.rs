@@ -1,0 +1,121 @@
+//! What DVC and git users type by habit: `-m` commits everything a command staged (so a
+//! commit is complete and a clone of it works), and `-r/--remote NAME` names a remote on
+//! every command that talks to one (issue #10).
+
+use crate::harness::TestEnv;
+
+/// The files of HEAD's commit, as `git show --stat` lists them.
+fn committed_files(env: &TestEnv) -> String {
+    env.git(&["show", "--name-only", "--no-renames", "--format=", "HEAD"])
+}
+
+#[test]
+fn add_with_a_message_commits_a_complete_project_that_a_clone_can_use() {
+    let env = TestEnv::bare_git();
+    env.mvc(&["init", "-q"]).ok();
+    env.write("model.bin", "weights");
+    env.mvc(&["add", "-q", "model.bin", "-m", "Add the model"]).ok();
+    insta::assert_snapshot!(committed_files(&env), @r"
+    .gitignore
+    .mvc/.gitignore
+    .mvc/config
+    model.bin.mvc
+    ");
+    let clone = env.clone_repo();
+    let run = clone.mvc(&["status"]);
+    assert_eq!(run.code, 0, "a clone is an mvc project: {run:?}");
+}
+
+#[test]
+fn a_re_add_commits_the_ignore_line_an_earlier_uncommitted_add_wrote() {
+    let env = TestEnv::new();
+    env.git(&["commit", "-qm", "init"]);
+    env.write("model.bin", "v1");
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    env.write("model.bin", "v2");
+    env.mvc(&["add", "-q", "model.bin", "-m", "v2"]).ok();
+    assert!(committed_files(&env).contains(".gitignore"), "{}", committed_files(&env));
+    assert!(env.git(&["show", "HEAD:.gitignore"]).contains("/model.bin"));
+}
+
+#[test]
+fn commit_with_a_message_commits_pointers_staged_earlier() {
+    let env = TestEnv::new();
+    env.git(&["commit", "-qm", "init"]);
+    env.write("model.bin", "v1");
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    let run = env.mvc(&["commit", "-m", "Record the model"]).ok();
+    assert!(run.stderr.contains("Committed "), "{}", run.stderr);
+    insta::assert_snapshot!(committed_files(&env), @r"
+    .gitignore
+    model.bin.mvc
+    ");
+    assert_eq!(env.git(&["status", "--porcelain"]), "", "nothing left staged");
+}
+
+#[test]
+fn init_remove_move_remote_and_config_commit_with_a_message() {
+    let env = TestEnv::bare_git();
+    env.mvc(&["init", "-q", "-m", "Set up mvc"]).ok();
+    insta::assert_snapshot!(committed_files(&env), @r"
+    .mvc/.gitignore
+    .mvc/config
+    ");
+    let remote = env.path("../remote");
+    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap(), "-m", "Add a remote"]).ok();
+    assert_eq!(committed_files(&env), ".mvc/config\n");
+    assert!(env.git(&["show", "HEAD:.mvc/config"]).contains("origin"));
+    // Without `-m` the change is staged, ready for the user's own commit.
+    env.mvc(&["remote", "modify", "-q", "origin", "jobs", "4"]).ok();
+    assert_eq!(env.git(&["status", "--porcelain"]), "M  .mvc/config\n");
+    env.mvc(&["config", "set", "-q", "core.jobs", "8", "-m", "Tune jobs"]).ok();
+    assert_eq!(committed_files(&env), ".mvc/config\n");
+    let refused = env.mvc(&["config", "set", "--local", "core.jobs", "2", "-m", "x"]).fails();
+    assert!(refused.stderr.contains("never committed"), "{}", refused.stderr);
+
+    env.write("model.bin", "weights");
+    env.mvc(&["add", "-q", "model.bin", "-m", "Add"]).ok();
+    let json = env.mvc(&["move", "model.bin", "weights.bin", "-m", "Rename", "--json"]).ok().json();
+    assert_eq!(json["to"], "weights.bin");
+    assert!(json["commit"].is_string(), "{json}");
+    insta::assert_snapshot!(committed_files(&env), @r"
+    .gitignore
+    model.bin.mvc
+    weights.bin.mvc
+    ");
+    env.mvc(&["remove", "-q", "weights.bin", "-m", "Stop tracking"]).ok();
+    insta::assert_snapshot!(committed_files(&env), @r"
+    .gitignore
+    weights.bin.mvc
+    ");
+    assert_eq!(env.git(&["status", "--porcelain", "--untracked-files=no"]), "");
+}
+
+#[test]
+fn remote_names_a_remote_on_every_command_that_talks_to_one() {
+    let env = TestEnv::new();
+    env.git(&["commit", "-qm", "init"]);
+    let remote = env.path("../remote");
+    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "-q", "backup", env.path("../backup").to_str().unwrap()]).ok();
+    env.write("model.bin", "weights");
+    env.mvc(&["add", "-q", "model.bin", "-m", "v1"]).ok();
+    for args in [
+        &["push", "--remote", "backup"][..],
+        &["push", "-r", "origin"],
+        &["status", "--remote", "backup"],
+        &["status", "-c"],
+        &["ls", "--remote", "backup"],
+        &["fsck", "--remote", "backup"],
+        &["fetch", "--remote", "backup"],
+        &["pull", "--remote", "backup"],
+        &["gc", "--workspace", "--dry-run", "--remote", "backup"],
+        &["checkout", "--rev", "HEAD", "--pull", "--remote", "backup"],
+    ] {
+        let run = env.mvc(args);
+        assert_eq!(run.code, 0, "mvc {args:?}: {run:?}");
+    }
+    assert!(env.path("../backup/mvc-remote.yaml").exists(), "`--remote backup` was used");
+    let run = env.mvc(&["push", "--remote", "nowhere"]).fails();
+    assert!(run.stderr.contains("no remote named `nowhere`"), "{}", run.stderr);
+}
