@@ -6,7 +6,10 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$repo_root/target}"
-if [[ "${MVC_DEBUG:-}" == 1 ]]; then
+if [[ -n "${MVC_BIN:-}" ]]; then
+    # A binary already built (the test suite passes its own).
+    export PATH="$(dirname "$MVC_BIN"):$PATH"
+elif [[ "${MVC_DEBUG:-}" == 1 ]]; then
     cargo build --quiet --manifest-path "$repo_root/Cargo.toml" --bin mvc
     export PATH="$target/debug:$PATH"
 else

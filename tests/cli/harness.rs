@@ -138,6 +138,14 @@ impl TestEnv {
         self.finish(out)
     }
 
+    /// Runs a bash script in `cwd` with this sandbox's environment (`set -euo pipefail`:
+    /// the first failing line fails the run).
+    pub fn bash_in(&self, cwd: &Path, script: &str) -> Run {
+        let full = format!("set -euxo pipefail\n{script}");
+        let out = self.command(Path::new("bash"), &["-c", &full], cwd).output().expect("run bash");
+        self.finish(out)
+    }
+
     /// Runs `git ARGS` at the root and returns the result, success or not.
     pub fn git_run(&self, args: &[&str]) -> Run {
         let out = self.command(Path::new("git"), args, &self.root).output().expect("run git");

@@ -14,6 +14,7 @@ mod hooks;
 mod hostile;
 mod hygiene;
 mod push_pull;
+mod readme;
 mod registry;
 mod remote_damage;
 mod remote_faults;

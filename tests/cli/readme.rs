@@ -1,0 +1,64 @@
+//! Docs that run: README's tour, exactly as printed, against a local-directory remote.
+
+use crate::harness::TestEnv;
+
+/// The shell block after `<!-- tour -->` in README.md.
+fn tour() -> String {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("<!-- tour -->").expect("README marks its tour");
+    let rest = &readme[start..];
+    let body = &rest[rest.find("```sh\n").expect("a sh block") + 6..];
+    body[..body.find("```").expect("the block ends")].to_string()
+}
+
+#[test]
+fn readme_tour_runs_as_printed() {
+    let env = TestEnv::bare_git();
+    // The project the tour starts in: a git repository with a model, a dataset and a
+    // committed metrics file.
+    let project = env.root.parent().unwrap().join("my-project");
+    std::fs::rename(&env.root, &project).unwrap();
+    std::fs::create_dir_all(&env.root).unwrap();
+    std::fs::write(project.join("model.safetensors"), vec![7u8; 1 << 20]).unwrap();
+    std::fs::create_dir_all(project.join("data")).unwrap();
+    std::fs::write(project.join("data/train.csv"), "x,y\n1,0.5\n").unwrap();
+    std::fs::write(project.join("data/test.csv"), "x,y\n2,0.7\n").unwrap();
+    std::fs::write(project.join("metrics.json"), r#"{"auc": 0.91}"#).unwrap();
+    let setup = env.bash_in(&project, "git add metrics.json && git commit -qm 'Add metrics'");
+    assert_eq!(setup.code, 0, "{setup:?}");
+
+    let remote = env.root.parent().unwrap().join("remote");
+    let script = tour().replace("s3://bucket/models", remote.to_str().unwrap()).replace("<url>", "../my-project");
+    let run = env.bash_in(env.root.parent().unwrap(), &script);
+    assert_eq!(run.code, 0, "the tour failed:\n{}", run.stderr);
+    assert!(run.stderr.contains("+ mvc plots auc --versions churn -o auc.html"), "every line ran: {}", run.stderr);
+
+    let elsewhere = env.root.parent().unwrap().join("elsewhere");
+    // The last line went back to v0.1.0: its weights are in the workspace again.
+    let v1 = std::fs::read(elsewhere.join("model.safetensors")).unwrap();
+    assert_eq!(v1, vec![7u8; 1 << 20]);
+    assert!(std::fs::read_to_string(elsewhere.join("auc.html")).unwrap().contains("<svg"));
+    let tags = env.bash_in(&elsewhere, "git tag --list 'churn*'");
+    assert!(tags.stdout.contains("churn@v0.1.0") && tags.stdout.contains("churn@v0.2.0"), "{}", tags.stdout);
+}
+
+/// Runs an example script with the binary under test.
+fn run_example(name: &str) -> crate::harness::Run {
+    let env = TestEnv::bare_git();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+    let line = format!("MVC_BIN={} bash {}", env!("CARGO_BIN_EXE_mvc"), script.display());
+    env.bash_in(&env.root, &line)
+}
+
+#[test]
+fn quickstart_example_runs() {
+    let run = run_example("quickstart.sh");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("quickstart: OK"), "{}", run.stdout);
+}
+
+#[test]
+fn registry_example_runs() {
+    let run = run_example("registry.sh");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
