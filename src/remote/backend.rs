@@ -118,6 +118,20 @@ pub fn endpoint_trusted(repo: &Repo, name: &str, endpoint: Option<&str>) -> bool
         return true;
     }
     let normal = |s: &str| s.trim_end_matches('/').to_string();
+    // An endpoint the user's own environment names (`AWS_ENDPOINT_URL…`, an Azure
+    // connection string's `BlobEndpoint`) is theirs.
+    for var in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
+        if std::env::var(var).is_ok_and(|e| !e.is_empty() && normal(&e) == normal(endpoint)) {
+            return true;
+        }
+    }
+    if std::env::var("AZURE_STORAGE_CONNECTION_STRING").is_ok_and(|c| {
+        c.split(';').any(|kv| {
+            kv.split_once('=').is_some_and(|(k, v)| k.trim() == "BlobEndpoint" && normal(v.trim()) == normal(endpoint))
+        })
+    }) {
+        return true;
+    }
     if let Ok(list) = std::env::var("MVC_TRUSTED_ENDPOINTS")
         && list.split(',').any(|e| normal(e.trim()) == normal(endpoint))
     {
@@ -180,7 +194,13 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
         },
     }
     .clamp(1, 1024);
-    let endpoint = rc.get("endpoint");
+    let endpoint = if url.starts_with("s3://") || url.starts_with("s3a://") {
+        s3_endpoint(rc)
+    } else if url.starts_with("az://") || url.starts_with("azure://") {
+        rc.get("endpoint").or_else(|| AzureSettings::of(rc).endpoint)
+    } else {
+        rc.get("endpoint")
+    };
     let trusted = endpoint_trusted(repo, &rc.name, endpoint.as_deref());
     let display_url = redact_url(&url);
     let id = format!("{url}|{}", endpoint.clone().unwrap_or_default());
@@ -260,6 +280,14 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
             if let Some(key) = rc.get("service_account_key").filter(|_| trusted) {
                 b = b.with_service_account_key(key);
             }
+            if let Some(e) = &endpoint {
+                // A GCS-compatible server (fake-gcs-server, a proxy): the JSON API's base URL.
+                b = b.with_base_url(e);
+            }
+            if !trusted {
+                b = b.with_skip_signature(true);
+                remote.credentials_withheld = true;
+            }
             b = b
                 .with_bucket_name(bucket)
                 .with_client_options(client_options(allow_http))
@@ -270,15 +298,27 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
         Some("az") | Some("azure") => {
             let u = parsed.as_ref().expect("matched");
             let container = u.host_str().with_context(|| format!("remote `{}`: `{url}` has no container", rc.name))?;
+            let az = AzureSettings::of(rc);
             let mut b = if trusted { MicrosoftAzureBuilder::from_env() } else { MicrosoftAzureBuilder::new() };
-            if let Some(account) = rc.get("account_name") {
-                validate_label(&rc.name, "account_name", &account)?;
-                b = b.with_account(account);
+            if az.emulator && endpoint.is_some() {
+                bail!(hinted(
+                    format!("remote `{}` sets both `use_emulator` and `endpoint`", rc.name),
+                    format!("keep one: `mvc remote modify {} use_emulator --unset` to use the endpoint", rc.name)
+                ));
             }
-            if let Some(key) = rc.get("access_key").filter(|_| trusted) {
-                b = b.with_access_key(key);
+            if let Some(account) = &az.account {
+                validate_label(&rc.name, "account_name", account)?;
+                b = b.with_account(account.clone());
             }
-            if rc.get("use_emulator").as_deref() == Some("true") {
+            if trusted {
+                if let Some(key) = &az.key {
+                    b = b.with_access_key(key.clone());
+                }
+                if let Some(sas) = &az.sas {
+                    b = b.with_config("azure_storage_sas_token".parse().expect("a known key"), sas.clone());
+                }
+            }
+            if az.emulator {
                 b = b.with_use_emulator(true);
             }
             if let Some(e) = &endpoint {
@@ -338,16 +378,111 @@ fn open_local(remote: &mut Remote, path: &std::path::Path, create: bool) -> Resu
     Ok(())
 }
 
-/// The region an S3 remote uses: the remote's `region`, else the environment's, else
-/// `us-east-1`. It becomes part of the request host, so it must be a plain label.
+/// The region an S3 remote uses, from the first of: the remote's `region`, `AWS_REGION`,
+/// `AWS_DEFAULT_REGION`, the profile's `region` in `~/.aws/config` (`AWS_CONFIG_FILE`;
+/// profile from the remote's `profile`, `AWS_PROFILE`, else `default`); else, on AWS itself,
+/// the bucket's own region (asked once, as S3's redirect would tell), else `us-east-1`. It
+/// becomes part of the request host, so it must be a plain label.
 fn s3_region(rc: &RemoteConfig) -> Result<String> {
-    let region = rc
+    let configured = rc
         .get("region")
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .unwrap_or_else(|| "us-east-1".into());
+        .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok().filter(|r| !r.is_empty()))
+        .or_else(|| aws_config_value(&aws_profile_name(rc), "region"));
+    let region = match configured {
+        Some(r) => r,
+        None if s3_endpoint(rc).is_none() => bucket_region(rc).unwrap_or_else(|| "us-east-1".into()),
+        None => "us-east-1".into(),
+    };
     validate_label(&rc.name, "region", &region)?;
     Ok(region)
+}
+
+/// An Azure remote's account, credentials and endpoint: the remote's own settings first, then
+/// `AZURE_STORAGE_CONNECTION_STRING`, then `AZURE_STORAGE_ACCOUNT(_NAME)`,
+/// `AZURE_STORAGE_KEY`/`AZURE_STORAGE_ACCOUNT_KEY` and `AZURE_STORAGE_SAS_TOKEN`, as the
+/// Azure CLI and SDKs read them.
+#[derive(Debug, Default, PartialEq)]
+struct AzureSettings {
+    account: Option<String>,
+    key: Option<String>,
+    sas: Option<String>,
+    endpoint: Option<String>,
+    emulator: bool,
+}
+
+impl AzureSettings {
+    fn of(rc: &RemoteConfig) -> AzureSettings {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let conn = env("AZURE_STORAGE_CONNECTION_STRING").unwrap_or_default();
+        let part = |key: &str| {
+            conn.split(';').find_map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                k.trim().eq_ignore_ascii_case(key).then(|| v.trim().to_string()).filter(|v| !v.is_empty())
+            })
+        };
+        let dev = part("UseDevelopmentStorage").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        AzureSettings {
+            account: rc
+                .get("account_name")
+                .or_else(|| part("AccountName"))
+                .or_else(|| env("AZURE_STORAGE_ACCOUNT_NAME"))
+                .or_else(|| env("AZURE_STORAGE_ACCOUNT")),
+            key: rc
+                .get("access_key")
+                .or_else(|| part("AccountKey"))
+                .or_else(|| env("AZURE_STORAGE_ACCOUNT_KEY"))
+                .or_else(|| env("AZURE_STORAGE_KEY")),
+            sas: rc
+                .get("sas_token")
+                .or_else(|| part("SharedAccessSignature"))
+                .or_else(|| env("AZURE_STORAGE_SAS_TOKEN")),
+            endpoint: part("BlobEndpoint"),
+            emulator: rc.get("use_emulator").as_deref() == Some("true") || dev,
+        }
+    }
+}
+
+/// The profile an S3 remote uses: its `profile`, `AWS_PROFILE`, else `default`.
+fn aws_profile_name(rc: &RemoteConfig) -> String {
+    rc.get("profile")
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()))
+        .unwrap_or_else(|| "default".into())
+}
+
+/// The S3 endpoint: the remote's `endpoint`, else `AWS_ENDPOINT_URL_S3`, else
+/// `AWS_ENDPOINT_URL` (set by the user or CI job, never by a commit).
+fn s3_endpoint(rc: &RemoteConfig) -> Option<String> {
+    rc.get("endpoint")
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok().filter(|e| !e.is_empty()))
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok().filter(|e| !e.is_empty()))
+}
+
+/// Asks AWS which region a bucket is in (S3 answers any region's endpoint with the bucket's
+/// region in a header), waiting at most a few seconds; None when it cannot tell.
+fn bucket_region(rc: &RemoteConfig) -> Option<String> {
+    static ASKED: std::sync::Mutex<Vec<(String, Option<String>)>> = std::sync::Mutex::new(Vec::new());
+    let url = url::Url::parse(&rc.url().ok()?).ok()?;
+    let bucket = url.host_str()?.to_string();
+    let mut asked = ASKED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, region)) = asked.iter().find(|(b, _)| *b == bucket) {
+        return region.clone();
+    }
+    let region = ask_bucket_region(bucket.clone());
+    asked.push((bucket, region.clone()));
+    region
+}
+
+fn ask_bucket_region(bucket: String) -> Option<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Its own thread and runtime: `open` may run inside or outside the command's runtime.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok();
+        let region = rt
+            .and_then(|rt| rt.block_on(object_store::aws::resolve_bucket_region(&bucket, &client_options(false))).ok());
+        let _ = tx.send(region);
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(5)).ok().flatten()
 }
 
 /// Refuses a value that becomes part of a host name (a region, an Azure account) unless it
@@ -406,8 +541,7 @@ pub fn request_url(rc: &RemoteConfig, scheme: &str, bucket: &str, endpoint: Opti
         "gs" => format!("https://storage.googleapis.com/{bucket}"),
         _ if rc.get("use_emulator").as_deref() == Some("true") => format!("http://127.0.0.1:10000/{bucket}"),
         _ => {
-            let account = rc.get("account_name").or_else(|| std::env::var("AZURE_STORAGE_ACCOUNT_NAME").ok());
-            let account = account.or_else(|| std::env::var("AZURE_STORAGE_ACCOUNT").ok()).unwrap_or_default();
+            let account = AzureSettings::of(rc).account.unwrap_or_default();
             if !account.is_empty() {
                 validate_label(&rc.name, "account_name", &account)?;
             }
@@ -479,28 +613,39 @@ fn aws_profile(profile: &str) -> Option<(String, String, Option<String>)> {
     let path = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".aws").join("credentials")))?;
+    let section = ini_section(&std::fs::read_to_string(path).ok()?, profile);
+    let get = |k: &str| section.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    Some((get("aws_access_key_id")?, get("aws_secret_access_key")?, get("aws_session_token")))
+}
+
+/// A value of a profile in `~/.aws/config` (or `AWS_CONFIG_FILE`), where profiles other
+/// than `default` are written `[profile NAME]`.
+fn aws_config_value(profile: &str, key: &str) -> Option<String> {
+    let path = std::env::var_os("AWS_CONFIG_FILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".aws").join("config")))?;
     let text = std::fs::read_to_string(path).ok()?;
-    let mut in_section = false;
-    let (mut id, mut secret, mut token) = (None, None, None);
+    let mut section = ini_section(&text, &format!("profile {profile}"));
+    if section.is_empty() && profile == "default" {
+        section = ini_section(&text, "default");
+    }
+    section.into_iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| !v.is_empty())
+}
+
+/// The `key = value` pairs of section `[name]` of an INI file.
+fn ini_section(text: &str, name: &str) -> Vec<(String, String)> {
+    let mut inside = false;
+    let mut out = Vec::new();
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
-            in_section = line.trim_matches(|c| c == '[' || c == ']').trim() == profile;
+            inside = line.trim_matches(|c| c == '[' || c == ']').trim() == name;
             continue;
         }
-        if !in_section {
-            continue;
-        }
-        if let Some((k, v)) = line.split_once('=') {
-            let v = v.trim().to_string();
-            match k.trim() {
-                "aws_access_key_id" => id = Some(v),
-                "aws_secret_access_key" => secret = Some(v),
-                "aws_session_token" => token = Some(v),
-                _ => {}
-            }
+        if let (true, Some((k, v))) = (inside, line.split_once('=')) {
+            out.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    Some((id?, secret?, token))
+    out
 }
 
 #[cfg(test)]

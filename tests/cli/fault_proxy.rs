@@ -71,6 +71,7 @@ struct Shared {
     rules: Mutex<Vec<Rule>>,
     /// Every request seen: method, path, and what was done.
     log: Mutex<Vec<(String, String, Option<Fault>)>>,
+    authorizations: Mutex<Vec<String>>,
     killed: AtomicBool,
 }
 
@@ -136,6 +137,12 @@ impl FaultProxy {
     }
 
     /// How many requests got a fault.
+    /// The `Authorization` headers of the requests seen (to check the signing region).
+    pub fn authorizations(&self) -> Vec<String> {
+        self.shared.authorizations.lock().unwrap().clone()
+    }
+
+    /// How many requests carried faults.
     pub fn faults_applied(&self) -> usize {
         self.log().iter().filter(|(_, _, f)| f.is_some()).count()
     }
@@ -242,6 +249,9 @@ async fn serve(
     // One request per connection: the upstream is asked to close after answering, and so
     // is the client (the response carries `connection: close`).
     let Some((request, method, path)) = read_request(&mut client, &mut pending).await? else { return Ok(()) };
+    if let Some(auth) = header(&String::from_utf8_lossy(&request), "authorization") {
+        shared.authorizations.lock().unwrap().push(auth);
+    }
     let chosen = choose(shared, &method, &path);
     let fault = chosen.map(|(f, _)| f);
     shared.log.lock().unwrap().push((method, path, fault));
