@@ -295,9 +295,10 @@ impl Cache {
             }
         };
         drop(temp);
-        let after = FileStamp::of(
-            &fs::symlink_metadata(path).with_context(|| format!("reading metadata of `{}`", path.display()))?,
-        );
+        // Followed like the open above: a symlink stored with `--follow-symlinks` is stamped
+        // by its target.
+        let after =
+            FileStamp::of(&fs::metadata(path).with_context(|| format!("reading metadata of `{}`", path.display()))?);
         if before != after || hashed.size != before.size {
             let _ = fs::remove_file(&staged.temp);
             bail!(ChangedWhileReading(path.to_path_buf()));

@@ -136,7 +136,10 @@ pub(crate) fn artifact_status(
                 status.workspace = Workspace::Modified;
                 return Ok((status, 0));
             }
-            let found = workspace::walk_dir(&abs, repo.cache().root())?;
+            // Comparing only reads: symlinks are followed here, and refused (unless asked) only
+            // when `add`/`commit` would store them.
+            let ignore = crate::mvcignore::MvcIgnore::new(&repo.root);
+            let found = workspace::walk_dir(&abs, &artifact.rel, &crate::ops::walk_rules(repo, &ignore, true))?;
             let key = |f: &workspace::Found| index_key(&artifact.rel, Kind::Dir, &f.path);
             let resolved = workspace::resolve(found, &key, index, None, reporter)?;
             let current: BTreeMap<&str, (Oid, bool)> =
