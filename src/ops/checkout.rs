@@ -212,7 +212,9 @@ fn checkout_dir(
     }
     let missing = manifest.entries.iter().filter(|e| !cache.contains(&e.oid)).count();
     if missing > 0 {
-        return Err(not_in_cache(&format!("{missing} of {total} files of `{}` are", artifact.rel)));
+        let verb = if missing == 1 { "is" } else { "are" };
+        let files = if total == 1 { "file" } else { "files" };
+        return Err(not_in_cache(&format!("{missing} of {total} {files} of `{}` {verb}", artifact.rel)));
     }
     match fs::symlink_metadata(&abs) {
         Ok(meta) if meta.is_dir() => {}

@@ -7,6 +7,7 @@ mod add;
 mod compare;
 mod core;
 mod get;
+mod habits;
 mod history;
 mod hooks;
 mod hostile;

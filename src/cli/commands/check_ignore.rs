@@ -44,8 +44,7 @@ pub fn run(args: CheckIgnoreArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCod
             let path = shown(&c.path.display().to_string());
             match &c.matched {
                 Some(m) if args.verbose => {
-                    let bang = if m.negated { "!" } else { "" };
-                    ui.out(format!("{}:{}:{bang}{}\t{path}", shown(&m.file), m.line, shown(&m.pattern)))?
+                    ui.out(format!("{}:{}:{}\t{path}", shown(&m.file), m.line, shown(&m.pattern)))?
                 }
                 Some(m) if !m.negated => ui.out(path)?,
                 _ => {}
