@@ -275,8 +275,7 @@ impl Cache {
                     Err(self.write_error(e))
                 }
                 Err(e) => Err(reading(e)),
-                Ok(_) => hash::hash_file(&staged.temp, &mut |_| {})
-                    .inspect(|h| on_bytes(h.size))
+                Ok(_) => hash::hash_file(&staged.temp, on_bytes)
                     .with_context(|| format!("reading the cache's copy `{}`", staged.temp.display())),
             }
         } else {
