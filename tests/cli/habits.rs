@@ -351,3 +351,23 @@ fn no_progress_reaches_a_pipe() {
     let run = env.mvc(&["checkout"]).ok();
     assert_eq!(run.stderr, "checked out `big.bin` (1 file)\n");
 }
+
+#[test]
+fn the_documented_mvcignore_example_works() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/formats.md")).unwrap();
+    let block = doc.split("<!-- mvcignore-example -->\n```gitignore\n").nth(1).expect("the example block");
+    let example = block.split("```").next().unwrap();
+    let env = TestEnv::new();
+    env.write(".mvcignore", example);
+    env.write("data/train.csv", "t\n");
+    for junk in ["data/.DS_Store", "data/__pycache__/x.pyc", "data/.ipynb_checkpoints/n.ipynb", "data/w.bin.partial"] {
+        env.write(junk, "junk");
+    }
+    let run = env.mvc(&["add", "data"]).ok();
+    assert!(run.stderr.contains("(2 B, 1 file)"), "{}", run.stderr);
+    let run = env.mvc(&["check-ignore", "-v", "data/.DS_Store", "data/model.pyc", "data/train.csv"]).ok();
+    insta::assert_snapshot!(run.stdout, @r"
+    .mvcignore:2:.DS_Store	data/.DS_Store
+    .mvcignore:8:*.py[cod]	data/model.pyc
+    ");
+}
