@@ -275,8 +275,7 @@ impl Cache {
                     Err(self.write_error(e))
                 }
                 Err(e) => Err(reading(e)),
-                Ok(_) => hash::hash_file(&staged.temp, &mut |_| {})
-                    .inspect(|h| on_bytes(h.size))
+                Ok(_) => hash::hash_file(&staged.temp, on_bytes)
                     .with_context(|| format!("reading the cache's copy `{}`", staged.temp.display())),
             }
         } else {
@@ -295,9 +294,10 @@ impl Cache {
             }
         };
         drop(temp);
-        let after = FileStamp::of(
-            &fs::symlink_metadata(path).with_context(|| format!("reading metadata of `{}`", path.display()))?,
-        );
+        // Followed like the open above: a symlink stored with `--follow-symlinks` is stamped
+        // by its target.
+        let after =
+            FileStamp::of(&fs::metadata(path).with_context(|| format!("reading metadata of `{}`", path.display()))?);
         if before != after || hashed.size != before.size {
             let _ = fs::remove_file(&staged.temp);
             bail!(ChangedWhileReading(path.to_path_buf()));

@@ -36,8 +36,15 @@ impl Layer {
 }
 
 /// Keys that mvc knows, with a short description, for validation and `config list`.
-pub const KNOWN_KEYS: &[&str] =
-    &["core.remote", "core.link", "core.jobs", "cache.dir", "registry.stages", "registry.required_meta"];
+pub const KNOWN_KEYS: &[&str] = &[
+    "core.remote",
+    "core.link",
+    "core.jobs",
+    "core.follow_symlinks",
+    "cache.dir",
+    "registry.stages",
+    "registry.required_meta",
+];
 
 /// The merged configuration of a repository.
 #[derive(Debug, Clone)]
@@ -52,6 +59,8 @@ pub struct Config {
     pub remote: Option<String>,
     /// Cache directory (absolute).
     pub cache_dir: PathBuf,
+    /// `core.follow_symlinks`: `add`/`commit` store what symlinks inside directories point to.
+    pub follow_symlinks: bool,
 }
 
 /// The global config file path: `$XDG_CONFIG_HOME/mvc/config`, else `~/.config/mvc/config`.
@@ -273,7 +282,14 @@ impl Config {
             }
             Some(v) => bail!("`cache.dir` must be a path, got `{}`", crate::text::sanitize(&v.to_string())),
         };
-        Ok(Config { merged, link, jobs, remote, cache_dir })
+        let follow_symlinks = match get_dotted(&merged, "core.follow_symlinks") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(v) => {
+                bail!("`core.follow_symlinks` must be true or false, got `{}`", crate::text::sanitize(&v.to_string()))
+            }
+        };
+        Ok(Config { merged, link, jobs, remote, cache_dir, follow_symlinks })
     }
 }
 

@@ -284,7 +284,8 @@ fn index_has_line(git: &git2::Repository, rel: &str, line: &str) -> bool {
 }
 
 /// Removes the artifact's line from the `.gitignore` beside it; returns that file's
-/// repo-relative path when it changed.
+/// repo-relative path when it changed. A `.gitignore` left with nothing but blank lines is
+/// deleted (staging the returned path then stages the deletion).
 pub fn unignore_artifact(root: &Path, rel: &str) -> Result<Option<String>> {
     crate::paths::check_artifact_rel(rel)?;
     let gitignore_rel = gitignore_of(rel);
@@ -294,6 +295,11 @@ pub fn unignore_artifact(root: &Path, rel: &str) -> Result<Option<String>> {
         return Ok(None);
     }
     let kept: Vec<&str> = existing.lines().filter(|l| *l != line).collect();
+    if kept.iter().all(|l| l.trim().is_empty()) {
+        let path = root.join(&gitignore_rel);
+        std::fs::remove_file(&path).with_context(|| format!("removing `{}`", path.display()))?;
+        return Ok(Some(gitignore_rel));
+    }
     let mut text = kept.join("\n");
     if !text.is_empty() {
         text.push('\n');

@@ -14,6 +14,7 @@
 //! - [`state`]: the stat index, so unchanged files are never re-hashed.
 //! - [`partial`]: directories pulled only in part.
 //! - [`workspace`]: walking and hashing artifacts in the work tree.
+//! - [`mvcignore`]: `.mvcignore` rules: what tracked directories leave out.
 //! - [`git`]: staging, committing and `.gitignore` through git2.
 //! - [`yaml`]: hardened YAML parsing and a stable emitter.
 //! - [`ops`]: one module per command: options in, report out, never prints.
@@ -32,7 +33,7 @@
 //! - `.git/mvc/state/index.redb` -> [`state`]; `.git/mvc/state/partial.json` -> [`partial`]
 //! - `.git/mvc/state/writing` (temp-file journal) -> [`leftovers`]
 //! - `.git/mvc/lock` -> [`repo`]
-//! - `<artifact>.mvc` -> [`pointer`]; `.gitignore` lines -> [`git`]
+//! - `<artifact>.mvc` -> [`pointer`]; `.gitignore` lines -> [`git`]; `.mvcignore` -> [`mvcignore`]
 
 pub mod cache;
 pub mod config;
@@ -44,6 +45,7 @@ pub mod leftovers;
 pub mod manifest;
 pub mod meta;
 pub mod migrate;
+pub mod mvcignore;
 pub mod notices;
 pub mod ops;
 pub mod partial;

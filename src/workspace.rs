@@ -1,4 +1,5 @@
-//! Reading artifacts in the workspace: walking a tracked directory (refusing symlinks),
+//! Reading artifacts in the workspace: walking a tracked directory (skipping what
+//! `.mvcignore` ignores; refusing symlinks unless told to follow them),
 //! and finding each file's oid from the stat index or by hashing it, in parallel, optionally
 //! storing it in the cache at the same time.
 
@@ -53,26 +54,85 @@ pub struct Resolved {
     pub hashed: u64,
 }
 
-/// Walks directory `abs` (an artifact) and lists its regular files. Symlinks are refused with
-/// an error naming them; empty directories are not recorded.
-///
-/// Symlinks that point into the cache (made by `core.link: [symlink]`) count as the files
-/// they point to.
-pub fn walk_dir(abs: &Path, cache_root: &Path) -> Result<Vec<Found>> {
+/// How a tracked directory is walked.
+pub struct WalkRules<'a> {
+    /// The cache root: symlinks into it (made by `core.link: [symlink]`) count as the files
+    /// they point to.
+    pub cache_root: &'a Path,
+    /// `.mvcignore` rules: ignored files and directories are skipped.
+    pub ignore: &'a crate::mvcignore::MvcIgnore,
+    /// Read what symlinks point to (a link to a directory is walked) instead of refusing
+    /// them: `add --follow-symlinks`, `core.follow_symlinks`, and the commands that only
+    /// compare.
+    pub follow_symlinks: bool,
+}
+
+/// Walks directory `abs` (the artifact at repo-relative `rel`) and lists its regular files,
+/// skipping what `.mvcignore` ignores. Unless `rules.follow_symlinks`, a symlink is refused
+/// with an error naming it and saying how to proceed; when following, a link loop or a
+/// dangling link is an error naming it. Empty directories are not recorded.
+pub fn walk_dir(abs: &Path, rel: &str, rules: &WalkRules) -> Result<Vec<Found>> {
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(abs).follow_links(false).sort_by_file_name() {
-        let entry = entry.with_context(|| format!("reading directory `{}`", abs.display()))?;
+    let ignore_error = std::cell::RefCell::new(None);
+    // Whether the entry at `inner` (relative to the artifact) is ignored; a broken
+    // `.mvcignore` stops the walk with its own error.
+    let ignored = |inner: &Path, is_dir: bool| -> bool {
+        let Some(inner) = inner.to_str().filter(|s| !s.is_empty()) else { return false };
+        match rules.ignore.ignores_entry(&format!("{rel}/{inner}"), is_dir) {
+            Ok(ignored) => ignored,
+            Err(e) => {
+                ignore_error.borrow_mut().get_or_insert(e);
+                false
+            }
+        }
+    };
+    let walker =
+        walkdir::WalkDir::new(abs).follow_links(rules.follow_symlinks).sort_by_file_name().into_iter().filter_entry(
+            |e| {
+                e.depth() == 0
+                    || !ignored(e.path().strip_prefix(abs).expect("walk stays under its root"), e.file_type().is_dir())
+            },
+        );
+    for entry in walker {
+        if let Some(e) = ignore_error.borrow_mut().take() {
+            return Err(e);
+        }
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().unwrap_or(abs).to_path_buf();
+                let inner = path.strip_prefix(abs).unwrap_or(Path::new(""));
+                if let Some(ancestor) = e.loop_ancestor() {
+                    bail!("`{}` is a symlink loop (it leads back to `{}`)", path.display(), ancestor.display());
+                }
+                let dangling = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
+                    && fs::metadata(&path).is_err();
+                if dangling {
+                    if ignored(inner, false) {
+                        continue;
+                    }
+                    bail!("`{}` is a dangling symlink (its target does not exist)", path.display());
+                }
+                return Err(anyhow::Error::new(e).context(format!("reading directory `{}`", abs.display())));
+            }
+        };
         let ft = entry.file_type();
         if ft.is_dir() {
             continue;
         }
         let rel_path = entry.path().strip_prefix(abs).expect("walk stays under its root");
-        let linked = ft.is_symlink() && fs::read_link(entry.path()).is_ok_and(|t| t.starts_with(cache_root));
+        let linked = ft.is_symlink() && fs::read_link(entry.path()).is_ok_and(|t| t.starts_with(rules.cache_root));
         if ft.is_symlink() && !linked {
-            bail!(
-                "`{}` is a symlink; mvc does not track symlinks inside directories (replace it with the file or remove it)",
-                entry.path().display()
-            );
+            bail!(crate::error::hinted(
+                format!(
+                    "`{}` is a symlink; mvc stores files, not symlinks, inside directories",
+                    entry.path().display()
+                ),
+                format!(
+                    "store what it points to with `mvc add --follow-symlinks {}` (or set `core.follow_symlinks: true`), or replace the link with a file",
+                    crate::text::shell_quote(rel)
+                ),
+            ));
         }
         if !ft.is_file() && !linked {
             bail!("`{}` is not a regular file (socket, fifo or device)", entry.path().display());
@@ -89,6 +149,9 @@ pub fn walk_dir(abs: &Path, cache_root: &Path) -> Result<Vec<Found>> {
             stamp: FileStamp::of(&meta),
             exec: meta.permissions().mode() & 0o111 != 0,
         });
+    }
+    if let Some(e) = ignore_error.into_inner() {
+        return Err(e);
     }
     Ok(out)
 }

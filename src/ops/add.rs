@@ -28,6 +28,8 @@ pub struct AddOptions {
     pub message: Option<String>,
     /// Metadata to record in the pointers.
     pub meta: crate::meta::MetaInput,
+    /// Store what symlinks inside directories point to (`--follow-symlinks`).
+    pub follow_symlinks: bool,
 }
 
 /// How an artifact's pointer changed.
@@ -76,7 +78,7 @@ pub fn add(repo: &Repo, opts: &AddOptions, reporter: &dyn Reporter) -> Result<Ad
     let mut artifacts = Vec::new();
     let mut to_stage = Vec::new();
     for rel in &rels {
-        let stored = store_artifact(repo, index, rel, &opts.meta, &opts.cwd, reporter)?;
+        let stored = store_artifact(repo, index, rel, &opts.meta, &opts.cwd, opts.follow_symlinks, reporter)?;
         to_stage.push(format!("{rel}{}", crate::pointer::SUFFIX));
         // Only a `.gitignore` we changed is staged, so the user's own edits to it stay theirs.
         if let Some(gitignore) = crate::git::ignore_artifact(&repo.git, &repo.root, rel)?
@@ -152,12 +154,14 @@ fn check_addable(repo: &Repo, cwd: &Path, path: &Path) -> Result<String> {
 
 /// Hashes the artifact at `rel` into the cache, publishes its objects durably, and writes its
 /// pointer (existing `meta` updated with `meta_input`). Shared by `add` and `commit`.
+/// Symlinks inside a directory are followed with `follow_symlinks` or `core.follow_symlinks`.
 pub(crate) fn store_artifact(
     repo: &Repo,
     index: &StatIndex,
     rel: &str,
     meta_input: &crate::meta::MetaInput,
     cwd: &Path,
+    follow_symlinks: bool,
     reporter: &dyn Reporter,
 ) -> Result<Stored> {
     let cache = repo.cache();
@@ -171,7 +175,9 @@ pub(crate) fn store_artifact(
     let new_meta = crate::meta::apply(repo, cwd, rel, &previous_meta, meta_input)?;
     let meta = fs::symlink_metadata(&abs).with_context(|| format!("`{rel}` does not exist"))?;
     let (kind, found) = if meta.is_dir() {
-        (Kind::Dir, workspace::walk_dir(&abs, repo.cache().root())?)
+        let ignore = crate::mvcignore::MvcIgnore::new(&repo.root);
+        let follow = follow_symlinks || repo.config.follow_symlinks;
+        (Kind::Dir, workspace::walk_dir(&abs, rel, &crate::ops::walk_rules(repo, &ignore, follow))?)
     } else {
         (Kind::File, vec![workspace::found_file(&abs, &name, repo.cache().root())?])
     };

@@ -147,7 +147,11 @@ fn checkout_file(
     if let Some(dir) = abs.parent() {
         fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
     }
-    cache.link_out(&pointer.oid, &abs, false, &repo.config.link)?;
+    reporter.start("checkout", 1, pointer.size);
+    let linked = cache.link_out(&pointer.oid, &abs, false, &repo.config.link);
+    reporter.advance(1, pointer.size);
+    reporter.finish();
+    linked?;
     remember(index, &[(artifact.rel.clone(), abs, pointer.oid)]);
     Ok(Outcome::Updated { written: 1, deleted: 0 })
 }
@@ -208,7 +212,9 @@ fn checkout_dir(
     }
     let missing = manifest.entries.iter().filter(|e| !cache.contains(&e.oid)).count();
     if missing > 0 {
-        return Err(not_in_cache(&format!("{missing} of {total} files of `{}` are", artifact.rel)));
+        let verb = if missing == 1 { "is" } else { "are" };
+        let files = if total == 1 { "file" } else { "files" };
+        return Err(not_in_cache(&format!("{missing} of {total} {files} of `{}` {verb}", artifact.rel)));
     }
     match fs::symlink_metadata(&abs) {
         Ok(meta) if meta.is_dir() => {}
@@ -219,9 +225,24 @@ fn checkout_dir(
         Ok(_) => fs::remove_file(&abs).with_context(|| format!("removing `{}`", abs.display()))?,
         Err(_) => {}
     }
-    let current_files = if abs.is_dir() { workspace::walk_dir(&abs, repo.cache().root())? } else { Vec::new() };
+    // Files `.mvcignore` ignores are not listed, so they are never deleted; symlinks are
+    // followed for reading only (nothing is written or deleted through one, see below).
+    let ignore = crate::mvcignore::MvcIgnore::new(&repo.root);
+    let rules = crate::ops::walk_rules(repo, &ignore, true);
+    let mut current_files = if abs.is_dir() { workspace::walk_dir(&abs, &artifact.rel, &rules)? } else { Vec::new() };
+    current_files.retain(|f| inside(&f.path));
+    // A file of this version that `.mvcignore` hides from the walk is still the user's data:
+    // compare it like any other, so unsaved content is never overwritten.
+    let listed: std::collections::HashSet<String> = current_files.iter().map(|f| f.path.clone()).collect();
+    for e in manifest.entries.iter().filter(|e| !listed.contains(&e.path)) {
+        let file = abs.join(&e.path);
+        if crate::fsutil::check_no_symlinked_parent(&abs, Path::new(&e.path)).is_ok()
+            && fs::symlink_metadata(&file).is_ok_and(|m| m.is_file())
+        {
+            current_files.push(workspace::found_file(&file, &e.path, &repo.config.cache_dir)?);
+        }
+    }
     let key = |f: &workspace::Found| index_key(&artifact.rel, Kind::Dir, &f.path);
-    let current_files: Vec<workspace::Found> = current_files.into_iter().filter(|f| inside(&f.path)).collect();
     let current = workspace::resolve(current_files, &key, index, None, reporter)?;
     let current: BTreeMap<String, (Oid, bool)> = current.files.into_iter().map(|f| (f.path, (f.oid, f.exec))).collect();
 
@@ -249,6 +270,10 @@ fn checkout_dir(
             None => cache.contains(&current[p.as_str()].0),
         })
         .collect();
+    // Writing or deleting below a symlinked directory would change files outside it.
+    for path in to_write.iter().map(|e| &e.path).chain(to_delete.iter().copied()) {
+        crate::fsutil::check_no_symlinked_parent(&abs, Path::new(path))?;
+    }
     if !force {
         let at_risk: Vec<&str> = to_write
             .iter()
@@ -291,7 +316,7 @@ fn checkout_dir(
         fs::remove_file(&file).with_context(|| format!("removing `{}`", file.display()))?;
         remove_empty_parents(&abs, &file);
     }
-    let written = write_files(&cache, &abs, &to_write, &repo.config.link)?;
+    let written = write_files(&cache, &abs, &to_write, &repo.config.link, reporter)?;
     checked_out.set(&artifact.rel, Some(pointer.oid))?;
     let remembered: Vec<(String, PathBuf, Oid)> =
         to_write.iter().map(|e| (index_key(&artifact.rel, Kind::Dir, &e.path), abs.join(&e.path), e.oid)).collect();
@@ -301,14 +326,17 @@ fn checkout_dir(
 
 /// Writes files from the cache in parallel, making parent directories (replacing a file that
 /// stands where a directory must be only if it was already scheduled for deletion above).
+/// Files and bytes written are reported as the `checkout` phase.
 fn write_files(
     cache: &Cache,
     dir: &Path,
     entries: &[&crate::manifest::Entry],
     modes: &[crate::cache::LinkMode],
+    reporter: &dyn Reporter,
 ) -> Result<u64> {
     use rayon::prelude::*;
-    entries.par_iter().try_for_each(|e| -> Result<()> {
+    reporter.start("checkout", entries.len() as u64, entries.iter().map(|e| e.size).sum());
+    let written = entries.par_iter().try_for_each(|e| -> Result<()> {
         let dest = dir.join(&e.path);
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent).with_context(|| format!("creating `{}`", parent.display()))?;
@@ -318,8 +346,11 @@ fn write_files(
             fs::remove_dir(&dest).map_err(|_| not_ours(&dest))?;
         }
         cache.link_out(&e.oid, &dest, e.exec, modes)?;
+        reporter.advance(1, e.size);
         Ok(())
-    })?;
+    });
+    reporter.finish();
+    written?;
     Ok(entries.len() as u64)
 }
 

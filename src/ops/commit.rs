@@ -21,6 +21,8 @@ pub struct CommitOptions {
     pub message: Option<String>,
     /// Metadata to record (an unchanged artifact's pointer is rewritten when this is given).
     pub meta: crate::meta::MetaInput,
+    /// Store what symlinks inside directories point to (`--follow-symlinks`).
+    pub follow_symlinks: bool,
 }
 
 /// What `commit` did.
@@ -48,7 +50,8 @@ pub fn commit(repo: &Repo, opts: &CommitOptions, reporter: &dyn Reporter) -> Res
             Workspace::Unchanged if opts.meta.is_empty() && !has_sources => {}
             Workspace::Missing => missing.push(artifact.rel.clone()),
             Workspace::Unchanged | Workspace::Modified => {
-                let stored = store_artifact(repo, index, &artifact.rel, &opts.meta, &opts.cwd, reporter)?;
+                let stored =
+                    store_artifact(repo, index, &artifact.rel, &opts.meta, &opts.cwd, opts.follow_symlinks, reporter)?;
                 // Re-reading unchanged metrics sources rewrites nothing: not an update.
                 if stored.change != crate::ops::add::Change::Unchanged {
                     updated.push(stored);

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::ops::history::{Side, pointers};
@@ -139,6 +139,23 @@ pub fn columns(repo: &Repo, selection: &Selection) -> Result<Vec<Column>> {
     }
 }
 
+/// A side's pointers for comparing metadata. For the workspace, the params and metrics files
+/// named in `meta.sources` are re-read now (as `commit` would record them), so a retrained
+/// model's new metrics show before anything is committed.
+fn meta_pointers(repo: &Repo, side: &Side) -> Result<BTreeMap<String, Pointer>> {
+    let mut out = pointers(repo, side)?;
+    if *side == Side::Workspace {
+        for (path, pointer) in out.iter_mut() {
+            if pointer.meta.contains_key("sources") {
+                pointer.meta =
+                    crate::meta::apply(repo, &repo.root, path, &pointer.meta, &crate::meta::MetaInput::default())
+                        .with_context(|| format!("re-reading the params and metrics files of `{path}`"))?;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A table: one row per (column, artifact) with values, one column per key.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
@@ -153,7 +170,7 @@ pub fn table(repo: &Repo, cols: &[Column], section: Section) -> Result<Table> {
     let mut keys = BTreeSet::new();
     let mut rows = Vec::new();
     for col in cols {
-        for (path, pointer) in pointers(repo, &col.side)? {
+        for (path, pointer) in meta_pointers(repo, &col.side)? {
             if col.only.as_ref().is_some_and(|o| *o != path) {
                 continue;
             }
@@ -218,8 +235,8 @@ pub struct MetaDiff {
 
 /// `metrics diff` / `params diff` between two sides.
 pub fn meta_diff(repo: &Repo, old: &Column, new: &Column, section: Section) -> Result<MetaDiff> {
-    let a = pointers(repo, &old.side)?;
-    let b = pointers(repo, &new.side)?;
+    let a = meta_pointers(repo, &old.side)?;
+    let b = meta_pointers(repo, &new.side)?;
     let wanted =
         |path: &str| old.only.as_ref().is_none_or(|o| o == path) || new.only.as_ref().is_some_and(|o| o == path);
     let paths: BTreeSet<&String> = a.keys().chain(b.keys()).filter(|p| wanted(p)).collect();

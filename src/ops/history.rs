@@ -44,6 +44,37 @@ pub fn pointers(repo: &Repo, side: &Side) -> Result<BTreeMap<String, Pointer>> {
     }
 }
 
+/// A side as it is now, for comparisons: a revision's pointers; for the workspace, its
+/// pointers with the data the workspace holds now (as `dvc diff` does: a modified artifact
+/// shows its uncommitted content; data missing from the workspace is not a change). The stat
+/// index keeps this cheap: only files whose metadata changed are read. Also returns the
+/// manifests of modified directories, which are in no cache.
+pub fn pointers_now(
+    repo: &Repo,
+    side: &Side,
+    reporter: &dyn crate::progress::Reporter,
+) -> Result<(BTreeMap<String, Pointer>, HashMap<Oid, Manifest>)> {
+    let mut manifests = HashMap::new();
+    let Side::Workspace = side else { return Ok((pointers(repo, side)?, manifests)) };
+    let index = repo.stat_index();
+    let mut out = BTreeMap::new();
+    for (artifact, pointer) in crate::ops::load_pointers(repo, tracked(repo)?) {
+        let (status, _) = crate::ops::status::artifact_status(repo, index, &artifact, &pointer, reporter)?;
+        let pointer = match status.current {
+            Some(current) => {
+                let now = current.applied_to(&pointer);
+                if let Some(m) = current.manifest {
+                    manifests.insert(now.oid, m);
+                }
+                now
+            }
+            None => pointer,
+        };
+        out.insert(artifact.rel, pointer);
+    }
+    Ok((out, manifests))
+}
+
 /// Whether `path` is one of `filters` or under one (all paths when there are none).
 fn selected(path: &str, filters: &[String]) -> bool {
     filters.is_empty() || filters.iter().any(|f| f.is_empty() || path == f || path.starts_with(&format!("{f}/")))
@@ -98,19 +129,22 @@ pub struct DiffEntry {
 }
 
 /// Compares the artifacts of two sides; `filters` are repo-relative paths (empty for all).
-/// With `granular`, directory changes are broken down by file, from manifests in the cache
-/// or, when missing there, fetched from the default remote through `rt`.
+/// The workspace side is its data as it is now ([`pointers_now`]). With `granular`,
+/// directory changes are broken down by file, from manifests in the cache or, when missing
+/// there, fetched from the default remote through `rt`.
 pub fn diff(
     repo: &Repo,
     old: &Side,
     new: &Side,
     filters: &[String],
     granular: Option<&tokio::runtime::Runtime>,
+    reporter: &dyn crate::progress::Reporter,
 ) -> Result<Vec<DiffEntry>> {
-    let a = pointers(repo, old)?;
-    let b = pointers(repo, new)?;
+    let (a, mut manifests) = pointers_now(repo, old, reporter)?;
+    let (b, more) = pointers_now(repo, new, reporter)?;
+    manifests.extend(more);
     if let Some(rt) = granular {
-        fetch_missing_manifests(repo, a.values().chain(b.values()), rt)?;
+        fetch_missing_manifests(repo, a.values().chain(b.values()), &manifests, rt)?;
     }
     let granular = granular.is_some();
     let paths: BTreeSet<&String> = a.keys().chain(b.keys()).filter(|p| selected(p, filters)).collect();
@@ -125,7 +159,11 @@ pub fn diff(
         };
         let files = match (granular, old_p, new_p) {
             (true, Some(x), Some(y)) if x.kind == Kind::Dir && y.kind == Kind::Dir => {
-                Some(file_changes(&manifest_of(repo, path, x)?, &manifest_of(repo, path, y)?))
+                let of = |p: &Pointer| match manifests.get(&p.oid) {
+                    Some(m) => Ok(m.clone()),
+                    None => manifest_of(repo, path, p),
+                };
+                Some(file_changes(&of(x)?, &of(y)?))
             }
             _ => None,
         };
@@ -138,11 +176,14 @@ pub fn diff(
 fn fetch_missing_manifests<'a>(
     repo: &Repo,
     pointers: impl Iterator<Item = &'a Pointer>,
+    known: &HashMap<Oid, Manifest>,
     rt: &tokio::runtime::Runtime,
 ) -> Result<()> {
     let cache = repo.cache();
-    let missing: BTreeSet<Oid> =
-        pointers.filter(|p| p.kind == Kind::Dir && !cache.contains(&p.oid)).map(|p| p.oid).collect();
+    let missing: BTreeSet<Oid> = pointers
+        .filter(|p| p.kind == Kind::Dir && !cache.contains(&p.oid) && !known.contains_key(&p.oid))
+        .map(|p| p.oid)
+        .collect();
     let Ok(rc) = crate::remote::backend::choose(repo, None) else { return Ok(()) };
     if missing.is_empty() {
         return Ok(());

@@ -2,6 +2,7 @@
 //! prints. Shared here: finding the artifacts a command applies to.
 
 pub mod add;
+pub mod check_ignore;
 pub mod checkout;
 pub mod commit;
 pub mod compare;
@@ -200,6 +201,16 @@ pub fn missing_in_cache(repo: &Repo, pointer: &Pointer, label: &str) -> Result<u
     }
     let manifest = load_manifest_oid(repo, &pointer.oid, label)?;
     Ok(manifest.entries.iter().filter(|e| !cache.contains(&e.oid)).count())
+}
+
+/// How this repository's tracked directories are walked: `.mvcignore` rules, links into the
+/// cache, and whether symlinks are followed.
+pub(crate) fn walk_rules<'a>(
+    repo: &'a Repo,
+    ignore: &'a crate::mvcignore::MvcIgnore,
+    follow_symlinks: bool,
+) -> crate::workspace::WalkRules<'a> {
+    crate::workspace::WalkRules { cache_root: &repo.config.cache_dir, ignore, follow_symlinks }
 }
 
 /// The key under which a file inside an artifact is remembered in the stat index.

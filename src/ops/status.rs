@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::hash::Oid;
 use crate::ops::{Artifact, index_key, load_manifest, select};
@@ -68,6 +68,30 @@ pub struct ArtifactStatus {
     pub in_cache: bool,
     /// For directories whose manifest is cached: what changed inside.
     pub changes: Option<DirChanges>,
+    /// When modified: what the workspace holds now (what `commit` would record).
+    pub current: Option<Current>,
+}
+
+/// A modified artifact's content as it is in the workspace now.
+#[derive(Debug, Clone)]
+pub struct Current {
+    /// Its oid (for a directory: of the manifest it would get).
+    pub oid: Oid,
+    /// Bytes.
+    pub size: u64,
+    /// For a directory: its manifest (not stored anywhere).
+    pub manifest: Option<crate::manifest::Manifest>,
+}
+
+impl Current {
+    /// `pointer` as it would read after `commit`: same metadata, the workspace's content.
+    pub fn applied_to(&self, pointer: &Pointer) -> Pointer {
+        let mut p = pointer.clone();
+        p.oid = self.oid;
+        p.size = self.size;
+        p.nfiles = self.manifest.as_ref().map(|m| m.entries.len() as u64);
+        p
+    }
 }
 
 impl ArtifactStatus {
@@ -116,6 +140,7 @@ pub(crate) fn artifact_status(
         workspace: Workspace::Missing,
         in_cache: cache.contains(&pointer.oid),
         changes: None,
+        current: None,
     };
     let Some(meta) = present else { return Ok((status, 0)) };
     match pointer.kind {
@@ -127,8 +152,13 @@ pub(crate) fn artifact_status(
             let found = workspace::found_file(&abs, &pointer.path, repo.cache().root())?;
             let key = |_: &workspace::Found| artifact.rel.clone();
             let resolved = workspace::resolve(vec![found], &key, index, None, reporter)?;
-            status.workspace =
-                if resolved.files[0].oid == pointer.oid { Workspace::Unchanged } else { Workspace::Modified };
+            let file = &resolved.files[0];
+            if file.oid == pointer.oid {
+                status.workspace = Workspace::Unchanged;
+            } else {
+                status.workspace = Workspace::Modified;
+                status.current = Some(Current { oid: file.oid, size: file.size, manifest: None });
+            }
             Ok((status, resolved.hashed))
         }
         Kind::Dir => {
@@ -136,11 +166,19 @@ pub(crate) fn artifact_status(
                 status.workspace = Workspace::Modified;
                 return Ok((status, 0));
             }
-            let found = workspace::walk_dir(&abs, repo.cache().root())?;
+            // Comparing only reads: symlinks are followed here, and refused (unless asked) only
+            // when `add`/`commit` would store them.
+            let ignore = crate::mvcignore::MvcIgnore::new(&repo.root);
+            let found = workspace::walk_dir(&abs, &artifact.rel, &crate::ops::walk_rules(repo, &ignore, true))?;
             let key = |f: &workspace::Found| index_key(&artifact.rel, Kind::Dir, &f.path);
             let resolved = workspace::resolve(found, &key, index, None, reporter)?;
             let current: BTreeMap<&str, (Oid, bool)> =
                 resolved.files.iter().map(|f| (f.path.as_str(), (f.oid, f.exec))).collect();
+            let mut entries: Vec<crate::manifest::Entry> = resolved
+                .files
+                .iter()
+                .map(|f| crate::manifest::Entry { path: f.path.clone(), oid: f.oid, size: f.size, exec: f.exec })
+                .collect();
             if status.in_cache {
                 let manifest = load_manifest(repo, pointer, &artifact.pointer_rel)?;
                 let mut changes = DirChanges::default();
@@ -169,16 +207,19 @@ pub(crate) fn artifact_status(
                     .filter(|e| !not_pulled.contains(e.path.as_str()))
                     .all(|e| cache.contains(&e.oid));
                 status.workspace = if changes.differs() { Workspace::Modified } else { Workspace::Unchanged };
+                // What commit would record: files left out by a partial pull are carried over.
+                entries.extend(manifest.entries.iter().filter(|e| not_pulled.contains(e.path.as_str())).cloned());
                 status.changes = Some(changes);
             } else {
                 // Without the manifest, compare the whole directory by its oid.
-                let entries = resolved
-                    .files
-                    .iter()
-                    .map(|f| crate::manifest::Entry { path: f.path.clone(), oid: f.oid, size: f.size, exec: f.exec })
-                    .collect();
-                let oid = crate::manifest::Manifest::new(entries)?.oid();
+                let oid = crate::manifest::Manifest::new(entries.clone())?.oid();
                 status.workspace = if oid == pointer.oid { Workspace::Unchanged } else { Workspace::Modified };
+            }
+            if status.workspace == Workspace::Modified {
+                let manifest = crate::manifest::Manifest::new(entries)
+                    .with_context(|| format!("cannot describe `{}`", artifact.rel))?;
+                status.current =
+                    Some(Current { oid: manifest.oid(), size: manifest.total_size(), manifest: Some(manifest) });
             }
             Ok((status, resolved.hashed))
         }

@@ -5,7 +5,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::ops::select;
 use crate::repo::Repo;
@@ -27,8 +27,16 @@ pub struct UnprotectReport {
 /// Runs `mvc unprotect`.
 pub fn unprotect(repo: &Repo, opts: &UnprotectOptions) -> Result<UnprotectReport> {
     let _lock = repo.lock("unprotect")?;
+    let selected = select(repo, &opts.cwd, &opts.targets)?;
+    // Checked before anything changes: a missing artifact is an error, not "0 files".
+    if let Some(missing) = selected.iter().find(|a| fs::symlink_metadata(repo.abs(&a.rel)).is_err()) {
+        bail!(crate::error::hinted(
+            format!("`{}` is not in the workspace; there is nothing to unprotect", missing.rel),
+            format!("restore it first with `mvc checkout {}`", crate::text::shell_quote(&missing.rel)),
+        ));
+    }
     let mut artifacts = Vec::new();
-    for artifact in select(repo, &opts.cwd, &opts.targets)? {
+    for artifact in selected {
         let n = unprotect_path(repo, &artifact.rel)?;
         artifacts.push((artifact.rel, n));
     }

@@ -19,6 +19,10 @@ pub struct AddArgs {
     /// Also commit the pointers and `.gitignore` changes (only those) with this message
     #[arg(short, long, value_name = "MSG")]
     message: Option<String>,
+    /// Store the files that symlinks inside directories point to (a link to a directory is
+    /// walked); default: refuse symlinks. Config: `core.follow_symlinks`
+    #[arg(long)]
+    follow_symlinks: bool,
     #[command(flatten)]
     meta: super::meta_args::MetaArgs,
     /// Print the result as JSON
@@ -40,7 +44,13 @@ struct JsonAdded {
 pub fn run(args: AddArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
     let reporter = ui.reporter();
-    let opts = AddOptions { paths: args.paths, cwd: cwd.to_path_buf(), message: args.message, meta: args.meta.input() };
+    let opts = AddOptions {
+        paths: args.paths,
+        cwd: cwd.to_path_buf(),
+        message: args.message,
+        meta: args.meta.input(),
+        follow_symlinks: args.follow_symlinks,
+    };
     let report = add(&repo, &opts, &reporter)?;
     if ui.json() {
         let items: Vec<JsonAdded> = report
@@ -60,7 +70,7 @@ pub fn run(args: AddArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for a in &report.artifacts {
-        let files = a.pointer.nfiles.map(|n| format!(", {n} files")).unwrap_or_default();
+        let files = a.pointer.nfiles.map(|n| format!(", {}", super::count(n, "file"))).unwrap_or_default();
         ui.status(format!(
             "{} `{}` ({}{files}) {}",
             change_name(a.change),

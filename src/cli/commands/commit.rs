@@ -18,6 +18,10 @@ pub struct CommitArgs {
     /// Also commit the updated pointers (only those) to git with this message
     #[arg(short, long, value_name = "MSG")]
     message: Option<String>,
+    /// Store the files that symlinks inside directories point to (a link to a directory is
+    /// walked); default: refuse symlinks. Config: `core.follow_symlinks`
+    #[arg(long)]
+    follow_symlinks: bool,
     #[command(flatten)]
     meta: super::meta_args::MetaArgs,
     /// Print the result as JSON
@@ -28,8 +32,13 @@ pub struct CommitArgs {
 pub fn run(args: CommitArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
     let reporter = ui.reporter();
-    let opts =
-        CommitOptions { targets: args.targets, cwd: cwd.to_path_buf(), message: args.message, meta: args.meta.input() };
+    let opts = CommitOptions {
+        targets: args.targets,
+        cwd: cwd.to_path_buf(),
+        message: args.message,
+        meta: args.meta.input(),
+        follow_symlinks: args.follow_symlinks,
+    };
     let report = commit(&repo, &opts, &reporter)?;
     if ui.json() {
         let updated: Vec<serde_json::Value> = report

@@ -26,7 +26,7 @@ pub fn run(args: CompareArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = Repo::open(cwd)?;
     let (old, new) = sides(&repo, Some(args.old), Some(args.new))?;
     let filters: Vec<String> = old.only.iter().chain(new.only.iter()).cloned().collect();
-    let artifacts = diff(&repo, &old.side, &new.side, &filters, None)?;
+    let artifacts = diff(&repo, &old.side, &new.side, &filters, None, &ui.reporter())?;
     let metrics = meta_diff(&repo, &old, &new, Section::Metrics)?;
     let params = meta_diff(&repo, &old, &new, Section::Params)?;
     let who = |c| provenance(&repo, c);

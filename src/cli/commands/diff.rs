@@ -11,7 +11,7 @@ use super::{human_size, shown};
 use crate::cli::Ui;
 
 /// Show artifacts added, modified or deleted between two revisions (default: HEAD and the
-/// workspace's pointers)
+/// workspace's data, committed to the cache or not)
 #[derive(clap::Args)]
 pub struct DiffArgs {
     /// Up to two revisions, then artifact paths to limit the comparison to
@@ -59,7 +59,7 @@ pub fn run(args: DiffArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         }
     }
     let rt = if args.granular { Some(super::transfer_args::runtime()?) } else { None };
-    let entries = diff(&repo, &old, &new, &filters, rt.as_ref())?;
+    let entries = diff(&repo, &old, &new, &filters, rt.as_ref(), &ui.reporter())?;
     if ui.json() {
         let changes: Vec<serde_json::Value> = entries.iter().map(to_json).collect();
         ui.out_json(&serde_json::json!({"old": old.label(), "new": new.label(), "changes": changes}))?;

@@ -1,6 +1,7 @@
 //! One file per command: clap args, then build options, call the op, render the report.
 
 mod add;
+mod check_ignore;
 mod checkout;
 mod commit;
 mod compare;
@@ -45,6 +46,7 @@ pub enum Command {
     Remove(remove::RemoveArgs),
     Move(r#move::MoveArgs),
     Unprotect(unprotect::UnprotectArgs),
+    CheckIgnore(check_ignore::CheckIgnoreArgs),
     Config(config::ConfigArgs),
     Remote(remote::RemoteArgs),
     Push(push::PushArgs),
@@ -111,6 +113,7 @@ impl Command {
             Command::Metrics(a) => a.wants_json(),
             Command::Params(a) => a.wants_json(),
             Command::Compare(a) => a.format.json,
+            Command::CheckIgnore(a) => a.json,
             _ => false,
         }
     }
@@ -127,6 +130,7 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Remove(args) => remove::run(args, cwd, ui),
         Command::Move(args) => r#move::run(args, cwd, ui),
         Command::Unprotect(args) => unprotect::run(args, cwd, ui),
+        Command::CheckIgnore(args) => check_ignore::run(args, cwd, ui),
         Command::Config(args) => config::run(args, cwd, ui),
         Command::Remote(args) => remote::run(args, cwd, ui),
         Command::Push(args) => push::run(args, cwd, ui),

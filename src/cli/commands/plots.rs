@@ -55,10 +55,10 @@ pub fn run(args: PlotsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui.warn(note);
     }
     ui.status(format!(
-        "wrote `{}` ({} series over {} versions)",
+        "wrote `{}` ({} series over {})",
         args.out.display(),
         chart.series.len(),
-        chart.labels.len()
+        super::count(chart.labels.len() as u64, "version")
     ));
     if args.open {
         let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };

@@ -52,6 +52,7 @@ struct JsonArtifact<'a> {
     oid: String,
     workspace: &'static str,
     in_cache: bool,
+    partial: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<JsonChanges<'a>>,
 }
@@ -85,14 +86,11 @@ pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         let artifacts = report.artifacts.iter().map(to_json).collect();
         ui.out_json(&JsonStatus { artifacts, hashed: report.hashed })?;
     } else {
-        for a in report
-            .artifacts
-            .iter()
-            .filter(|a| !a.is_clean() || a.changes.as_ref().is_some_and(|c| !c.not_pulled.is_empty()))
-        {
+        for a in report.artifacts.iter().filter(|a| !a.is_clean() || is_partial(a)) {
             render(ui, a)?;
         }
-        if report.artifacts.iter().all(ArtifactStatus::is_clean) {
+        // A directory pulled in part is not up to date, even though nothing in it changed.
+        if report.artifacts.iter().all(|a| a.is_clean() && !is_partial(a)) {
             ui.status(format!("{}, all up to date", super::count(report.artifacts.len() as u64, "artifact")));
         }
     }
@@ -136,11 +134,19 @@ fn run_remote(repo: &Repo, opts: &RemoteStatusOptions, check: bool, ui: &Ui) -> 
             }
         }
         if report.artifacts.iter().all(|a| a.in_cache && a.on_remote) {
-            ui.status(format!("{} artifacts, all in the cache and on `{name}`", report.artifacts.len()));
+            ui.status(format!(
+                "{}, all in the cache and on `{name}`",
+                super::count(report.artifacts.len() as u64, "artifact")
+            ));
         }
     }
     let failed = check && report.artifacts.iter().any(|a| !a.on_remote);
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Whether a directory was pulled only in part.
+fn is_partial(a: &ArtifactStatus) -> bool {
+    a.changes.as_ref().is_some_and(|c| !c.not_pulled.is_empty())
 }
 
 fn to_json(a: &ArtifactStatus) -> JsonArtifact<'_> {
@@ -150,6 +156,7 @@ fn to_json(a: &ArtifactStatus) -> JsonArtifact<'_> {
         oid: a.oid.to_hex(),
         workspace: workspace_name(a.workspace),
         in_cache: a.in_cache,
+        partial: is_partial(a),
         changes: a.changes.as_ref().map(|c| JsonChanges {
             added: &c.added,
             modified: &c.modified,
@@ -200,7 +207,7 @@ fn render(ui: &Ui, a: &ArtifactStatus) -> std::io::Result<()> {
         (Workspace::Unchanged, true) => {}
     }
     if let Some(c) = a.changes.as_ref().filter(|c| !c.not_pulled.is_empty()) {
-        ui.out(format!("partial:     {path}  ({} files not pulled)", c.not_pulled.len()))?;
+        ui.out(format!("partial:     {path}  ({} not pulled)", super::count(c.not_pulled.len() as u64, "file")))?;
     }
     Ok(())
 }
