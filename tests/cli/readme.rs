@@ -62,3 +62,23 @@ fn registry_example_runs() {
     let run = run_example("registry.sh");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
+
+/// Every ```sh block of a doc page, in order.
+fn sh_blocks(doc: &str) -> Vec<String> {
+    doc.split("```sh\n").skip(1).map(|rest| rest[..rest.find("```").expect("the block ends")].to_string()).collect()
+}
+
+#[test]
+fn docs_remotes_commands_run() {
+    let env = TestEnv::new();
+    env.git(&["commit", "-qm", "init"]);
+    let blocks = sh_blocks(include_str!("../../docs/remotes.md"));
+    assert!(blocks.len() >= 3, "docs/remotes.md has its command blocks");
+    for block in blocks {
+        let run = env.bash_in(&env.root, &block);
+        assert_eq!(run.code, 0, "a block of docs/remotes.md failed:\n{block}\n{}", run.stderr);
+    }
+    let listed = env.mvc(&["remote", "list"]).ok().stdout;
+    assert!(listed.contains("origin") && listed.contains("[default]"), "{listed}");
+    assert!(env.git(&["log", "--format=%s"]).contains("Store data on S3"));
+}
