@@ -47,6 +47,8 @@ pub fn main() -> ExitCode {
         default_hook(info);
         eprintln_internal();
     }));
+    // `COMPLETE=bash mvc -- …` (from `mvc completions`): print completions and exit.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command).complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

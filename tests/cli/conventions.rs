@@ -119,3 +119,31 @@ fn remote_names_a_remote_on_every_command_that_talks_to_one() {
     let run = env.mvc(&["push", "--remote", "nowhere"]).fails();
     assert!(run.stderr.contains("no remote named `nowhere`"), "{}", run.stderr);
 }
+
+#[test]
+fn completions_know_the_repositorys_remotes() {
+    let env = TestEnv::new();
+    env.mvc(&["remote", "add", "-q", "origin", "/tmp/mvc-test-r1"]).ok();
+    env.mvc(&["remote", "add", "-q", "backup", "/tmp/mvc-test-r2"]).ok();
+    let run = env.mvc_with(&["--", "mvc", "push", "--remote", ""], &[("COMPLETE", "fish")], None);
+    assert_eq!(run.stdout, "backup\norigin\n", "{run:?}");
+    let run = env.mvc_with(&["--", "mvc", "remote", "modify", ""], &[("COMPLETE", "fish")], None);
+    assert!(run.stdout.starts_with("backup\norigin\n"), "{run:?}");
+    let script = env.mvc(&["completions", "bash"]).ok().stdout;
+    assert!(script.contains("COMPLETE=\"bash\"") || script.contains("COMPLETE=bash"), "{script}");
+}
+
+#[test]
+fn doctor_and_man_pages() {
+    let env = TestEnv::new();
+    let json = env.mvc(&["doctor", "--json"]).ok().json();
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["cache"], format!("{}/.git/mvc/cache", env.root.display()));
+    let copy = json["link_modes"].as_array().unwrap().iter().find(|m| m["mode"] == "copy").unwrap().clone();
+    assert_eq!(copy["works"], true, "{json}");
+    let out = env.path("../man");
+    env.mvc(&["man", out.to_str().unwrap()]).ok();
+    let page = std::fs::read_to_string(out.join("mvc-push.1")).unwrap();
+    assert!(page.contains("\\-\\-remote") || page.contains("--remote"), "{page}");
+    assert!(out.join("mvc.1").exists());
+}

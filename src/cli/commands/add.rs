@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mvc::ops::add::{AddOptions, Change, add};
-use mvc::repo::Repo;
 use serde::Serialize;
 
 use super::{human_size, shown};
@@ -42,7 +41,7 @@ struct JsonAdded {
 }
 
 pub fn run(args: AddArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let reporter = ui.reporter();
     let opts = AddOptions {
         paths: args.paths,

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mvc::ops::check_ignore::{CheckIgnoreOptions, check_ignore};
-use mvc::repo::Repo;
 
 use super::shown;
 use crate::cli::Ui;
@@ -25,7 +24,7 @@ pub struct CheckIgnoreArgs {
 }
 
 pub fn run(args: CheckIgnoreArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let checked = check_ignore(&repo, &CheckIgnoreOptions { paths: args.paths, cwd: cwd.to_path_buf() })?;
     let any = checked.iter().any(|c| c.ignored());
     if ui.json() {

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use mvc::ops::checkout::{CheckoutOptions, Outcome, checkout};
 use mvc::ops::fetch::FetchOptions;
 use mvc::ops::restore::{RestoreOptions, restore};
-use mvc::repo::Repo;
 use mvc::revs::RevSelection;
 
 use super::shown;
@@ -28,7 +27,13 @@ pub struct CheckoutArgs {
     #[arg(long, requires = "rev")]
     pull: bool,
     /// With `--pull`: the remote to fetch from (default: `core.remote`)
-    #[arg(short = 'r', long = "remote", value_name = "NAME", requires = "pull")]
+    #[arg(
+        short = 'r',
+        long = "remote",
+        value_name = "NAME",
+        requires = "pull",
+        add = clap_complete::ArgValueCandidates::new(super::completions::remote_names)
+    )]
     remote: Option<String>,
     /// Print the result as JSON
     #[arg(long)]
@@ -36,7 +41,7 @@ pub struct CheckoutArgs {
 }
 
 pub fn run(args: CheckoutArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let reporter = ui.reporter();
     let report = match args.rev {
         None => {

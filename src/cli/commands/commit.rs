@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mvc::ops::commit::{CommitOptions, commit};
-use mvc::repo::Repo;
 
 use super::{human_size, shown};
 use crate::cli::Ui;
@@ -30,7 +29,7 @@ pub struct CommitArgs {
 }
 
 pub fn run(args: CommitArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let reporter = ui.reporter();
     let opts = CommitOptions {
         targets: args.targets,

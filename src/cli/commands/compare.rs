@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use mvc::ops::compare::{Section, meta_diff, provenance};
 use mvc::ops::history::{Change, diff};
-use mvc::repo::Repo;
 
 use super::metrics::{FormatArgs, dep_line, diff_json, diff_table, sides};
 use super::{human_size, shown, utc_time};
@@ -23,7 +22,7 @@ pub struct CompareArgs {
 }
 
 pub fn run(args: CompareArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let (old, new) = sides(&repo, Some(args.old), Some(args.new))?;
     let filters: Vec<String> = old.only.iter().chain(new.only.iter()).cloned().collect();
     let artifacts = diff(&repo, &old.side, &new.side, &filters, None, &ui.reporter())?;

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use mvc::ops::history::{Change, DiffEntry, Side, diff, filters};
 use mvc::pointer::Pointer;
-use mvc::repo::Repo;
 
 use super::{human_size, shown};
 use crate::cli::Ui;
@@ -26,7 +25,7 @@ pub struct DiffArgs {
 }
 
 pub fn run(args: DiffArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     // Leading arguments that name revisions (and not files) are revisions; the rest are paths.
     let mut revs = Vec::new();
     let mut paths = Vec::new();

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use mvc::ops::checkout::Outcome;
 use mvc::ops::fetch::{FetchOptions, FetchReport, fetch, pull, pull_version};
 use mvc::ops::registry::as_registry_ref;
-use mvc::repo::Repo;
 
 use super::transfer_args::{TransferArgs, runtime};
 use super::{human_size, shown};
@@ -41,32 +40,48 @@ fn options(a: TransferArgs, cwd: &Path, force: bool) -> FetchOptions {
 }
 
 pub fn run_fetch(args: FetchArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let rt = runtime()?;
     let report = fetch(&repo, &options(args.args, cwd, false), &rt, &ui.reporter())?;
     render(ui, &report, "fetched")
 }
 
 pub fn run_pull(args: PullArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let rt = runtime()?;
     let mut opts = options(args.args, cwd, args.force);
     // Registry references (`churn#production`) pull that version; the rest are paths.
     let (refs, paths): (Vec<_>, Vec<_>) = std::mem::take(&mut opts.targets)
         .into_iter()
         .partition(|t| t.to_str().and_then(|s| as_registry_ref(&repo, cwd, s)).is_some());
-    let mut code = ExitCode::SUCCESS;
+    let mut reports = Vec::new();
     for r in &refs {
         let reference = as_registry_ref(&repo, cwd, r.to_str().unwrap_or_default()).expect("partitioned above");
-        let report = pull_version(&repo, &reference, &opts, &rt, &ui.reporter())?;
-        if render(ui, &report, "pulled")? != ExitCode::SUCCESS {
-            code = ExitCode::from(1);
-        }
+        reports.push(pull_version(&repo, &reference, &opts, &rt, &ui.reporter())?);
     }
     if refs.is_empty() || !paths.is_empty() {
         opts.targets = paths;
-        let report = pull(&repo, &opts, &rt, &ui.reporter())?;
-        if render(ui, &report, "pulled")? != ExitCode::SUCCESS {
+        reports.push(pull(&repo, &opts, &rt, &ui.reporter())?);
+    }
+    render_all(ui, &reports, "pulled")
+}
+
+/// Renders several pulls (one per registry reference, one for paths) as one result: one
+/// JSON document however many there were.
+fn render_all(ui: &Ui, reports: &[FetchReport], verb: &str) -> anyhow::Result<ExitCode> {
+    if ui.json() && reports.len() > 1 {
+        let mut stats = mvc::remote::transfer::TransferStats::default();
+        let mut checkout = Vec::new();
+        for r in reports {
+            stats = stats.plus(&r.stats);
+            checkout.extend(r.checkout.iter().cloned());
+        }
+        let merged = FetchReport { remote: reports[0].remote.clone(), stats, checkout };
+        return render(ui, &merged, verb);
+    }
+    let mut code = ExitCode::SUCCESS;
+    for r in reports {
+        if render(ui, r, verb)? != ExitCode::SUCCESS {
             code = ExitCode::from(1);
         }
     }

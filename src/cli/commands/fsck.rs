@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use mvc::ops::fsck::{FsckOptions, Problem, fsck};
-use mvc::repo::Repo;
 
 use super::shown;
 use crate::cli::Ui;
@@ -24,7 +23,7 @@ pub struct FsckArgs {
 }
 
 pub fn run(args: FsckArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let opts = FsckOptions { remote: args.remote.selected(), repair: args.repair };
     let report = fsck(&repo, &opts, &super::transfer_args::runtime()?, &ui.reporter())?;
     let unresolved = report.findings.iter().filter(|f| !f.repaired).count();

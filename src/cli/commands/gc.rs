@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use mvc::ops::gc::{GcOptions, gc};
-use mvc::repo::Repo;
 use mvc::revs::RevSelection;
 
 use super::{count, human_size};
@@ -46,7 +45,7 @@ pub struct GcArgs {
 }
 
 pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let opts = GcOptions {
         workspace: args.workspace,
         revs: RevSelection {

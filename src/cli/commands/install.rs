@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use mvc::ops::install::install;
 use mvc::ops::merge::{Merged, run_driver};
-use mvc::repo::Repo;
 
 use crate::cli::Ui;
 
@@ -16,6 +15,18 @@ pub struct InstallArgs {
     /// Remove exactly what `mvc install` added, restoring chained hooks
     #[arg(long)]
     uninstall: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--json` output.
+#[derive(serde::Serialize)]
+struct InstallView<'a> {
+    hooks_dir: String,
+    installed: &'a [String],
+    chained: &'a [String],
+    removed: &'a [String],
 }
 
 /// git's merge driver for `*.mvc` files (registered by `mvc install`)
@@ -32,8 +43,17 @@ pub struct MergeDriverArgs {
 }
 
 pub fn run(args: InstallArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let report = install(&repo, args.uninstall)?;
+    if ui.json() {
+        ui.out_json(&InstallView {
+            hooks_dir: report.hooks_dir.display().to_string(),
+            installed: &report.installed,
+            chained: &report.chained,
+            removed: &report.removed,
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let dir = report.hooks_dir.display();
     if args.uninstall {
         ui.status(format!("removed hooks from `{dir}`: {}", list(&report.removed)));

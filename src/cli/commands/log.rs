@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use mvc::ops::Artifact;
 use mvc::ops::history::log;
-use mvc::repo::Repo;
 
 use super::{human_size, shown, utc_time};
 use crate::cli::Ui;
@@ -21,7 +20,7 @@ pub struct LogArgs {
 }
 
 pub fn run(args: LogArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let rel = repo.relative(cwd, &args.path)?;
     let rel = rel.strip_suffix(mvc::pointer::SUFFIX).map(str::to_string).unwrap_or(rel);
     let entries = log(&repo, &Artifact::from_rel(&rel))?;

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mvc::ops::history::{Side, filters, ls};
-use mvc::repo::Repo;
 
 use super::{human_size, shown};
 use crate::cli::Ui;
@@ -26,7 +25,7 @@ pub struct LsArgs {
 }
 
 pub fn run(args: LsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let side = args.rev.map(Side::Rev).unwrap_or(Side::Workspace);
     let listed = ls(&repo, &side, &filters(&repo, cwd, &args.paths)?)?;
     let on_remote = match &args.remote.selected() {

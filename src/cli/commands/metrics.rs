@@ -118,7 +118,7 @@ pub fn cell(v: Option<&Value>) -> String {
 }
 
 pub fn run_metrics(args: MetricsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     match args.action {
         MetricsAction::Show { refs, all_tags, versions, format } => {
             let selection = match (all_tags, versions) {
@@ -159,7 +159,7 @@ pub fn run_metrics(args: MetricsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<Exi
 }
 
 pub fn run_params(args: ParamsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     match args.action {
         ParamsAction::Diff(d) => run_diff(&repo, d, Section::Params, ui),
     }

@@ -8,6 +8,7 @@ mod compare;
 mod completions;
 mod config;
 mod diff;
+mod doctor;
 mod fetch;
 mod fsck;
 mod gc;
@@ -16,6 +17,7 @@ mod init;
 mod install;
 mod log;
 mod ls;
+mod man;
 mod meta_args;
 mod metrics;
 mod models;
@@ -76,6 +78,8 @@ pub enum Command {
     #[command(hide = true)]
     MergeDriver(install::MergeDriverArgs),
     Completions(completions::CompletionsArgs),
+    Doctor(doctor::DoctorArgs),
+    Man(man::ManArgs),
 }
 
 impl Command {
@@ -88,6 +92,9 @@ impl Command {
             Command::Checkout(a) => a.json,
             Command::Commit(a) => a.json,
             Command::Remove(a) => a.json,
+            Command::Unprotect(a) => a.json,
+            Command::Doctor(a) => a.json,
+            Command::Install(a) => a.json,
             Command::Move(a) => a.json,
             Command::Config(a) => a.wants_json(),
             Command::Remote(a) => a.wants_json(),
@@ -159,6 +166,8 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Plots(args) => plots::run(args, cwd, ui),
         Command::MergeDriver(args) => install::run_merge_driver(args, cwd, ui),
         Command::Completions(args) => completions::run(args, ui),
+        Command::Doctor(args) => doctor::run(args, cwd, ui),
+        Command::Man(args) => man::run(args, ui),
     }
 }
 

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use mvc::ops::lineage::lineage;
 use mvc::ops::registry::{check, history, models, show};
 use mvc::registry::{Event, RegistryRef, TagRecord};
-use mvc::repo::Repo;
 
 use super::{human_size, shown, utc_time};
 use crate::cli::Ui;
@@ -21,7 +20,7 @@ pub struct ModelsArgs {
 
 pub fn run_models(args: ModelsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let _ = args;
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let rows = models(&repo)?;
     if ui.json() {
         let items: Vec<serde_json::Value> = rows
@@ -74,7 +73,7 @@ pub struct ShowArgs {
 }
 
 pub fn run_show(args: ShowArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let d = show(&repo, &registry_ref(&args.reference)?)?;
     if ui.json() {
         let deps: Vec<serde_json::Value> =
@@ -151,7 +150,7 @@ pub struct HistoryArgs {
 }
 
 pub fn run_history(args: HistoryArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let events = history(&repo, &args.name)?;
     if ui.json() {
         ui.out_json(&events.iter().map(event_json).collect::<Vec<_>>())?;
@@ -184,7 +183,7 @@ pub struct CheckArgs {
 }
 
 pub fn run_check(args: CheckArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let (checked, problems) = check(&repo, &args.names, args.stage.as_deref(), &super::transfer_args::runtime()?)?;
     if ui.json() {
         let items: Vec<serde_json::Value> =
@@ -224,7 +223,7 @@ pub struct LineageArgs {
 }
 
 pub fn run_lineage(args: LineageArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let graph = lineage(&repo, &args.target, cwd)?;
     if ui.json() {
         let nodes: Vec<serde_json::Value> = graph

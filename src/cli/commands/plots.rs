@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use mvc::ops::compare::{Selection, columns};
 use mvc::ops::plots::{chart, html, svg};
-use mvc::repo::Repo;
 
 use crate::cli::Ui;
 
@@ -33,7 +32,7 @@ pub struct PlotsArgs {
 }
 
 pub fn run(args: PlotsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let selection = match args.versions {
         Some(name) => Selection::Versions(name),
         None if args.revs.is_empty() => anyhow::bail!(mvc::error::hinted(

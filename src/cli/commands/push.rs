@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use mvc::ops::push::{PushOptions, push};
-use mvc::repo::Repo;
 
 use super::human_size;
 use super::transfer_args::{TransferArgs, runtime};
@@ -23,7 +22,7 @@ pub struct PushArgs {
 
 pub fn run(args: PushArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let a = args.args;
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let opts = PushOptions {
         targets: a.targets,
         cwd: cwd.to_path_buf(),

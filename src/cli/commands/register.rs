@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use mvc::ops::registry::{Created, RegisterOptions, StageOptions, deprecate, promote, register, rollback, unassign};
 use mvc::registry::{Bump, Version};
-use mvc::repo::Repo;
 
 use crate::cli::Ui;
 
@@ -58,7 +57,7 @@ pub struct RegisterArgs {
 }
 
 pub fn run_register(args: RegisterArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let opts = RegisterOptions {
         name: args.name,
         path: args.path,
@@ -130,7 +129,7 @@ pub struct PromoteArgs {
 }
 
 pub fn run_promote(args: PromoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let opts = stage_options(args.name, args.stage, Some(args.version), &args.tag);
     report(ui, "promoted", &promote(&repo, &opts)?)
 }
@@ -151,7 +150,7 @@ pub struct RollbackArgs {
 }
 
 pub fn run_rollback(args: RollbackArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let opts = stage_options(args.name, args.stage, args.version, &args.tag);
     report(ui, "rolled back:", &rollback(&repo, &opts)?)
 }
@@ -169,7 +168,7 @@ pub struct UnassignArgs {
 }
 
 pub fn run_unassign(args: UnassignArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let opts = stage_options(args.name, args.stage, None, &args.tag);
     report(ui, "unassigned", &unassign(&repo, &opts)?)
 }
@@ -187,7 +186,7 @@ pub struct DeprecateArgs {
 }
 
 pub fn run_deprecate(args: DeprecateArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     let opts = stage_options(args.name, String::new(), args.version, &args.tag);
     let verb = if args.version.is_some() { "deregistered" } else { "deprecated" };
     report(ui, verb, &deprecate(&repo, &opts)?)

@@ -70,11 +70,13 @@ enum Action {
     /// Remove a remote from the config
     Remove {
         /// Its name
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::remote_names))]
         name: String,
     },
     /// Make a remote the default
     Default {
         /// Its name
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::remote_names))]
         name: String,
         /// Only for this clone (`.git/mvc/config`)
         #[arg(long)]
@@ -84,6 +86,7 @@ enum Action {
     /// (access_key_id, secret_access_key, …) only with --local, read from standard input
     Modify {
         /// The remote
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::remote_names))]
         name: String,
         /// The setting
         key: String,
@@ -99,6 +102,7 @@ enum Action {
     /// Allow your credentials to be sent to this remote's current endpoint
     Trust {
         /// The remote
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::remote_names))]
         name: String,
     },
 }

@@ -74,7 +74,7 @@ fn workspace_name(w: Workspace) -> &'static str {
 }
 
 pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let repo = Repo::open(cwd)?;
+    let repo = super::open_repo(cwd)?;
     if let Some(remote) = args.remote.selected() {
         let remote = Some(remote).filter(|r| !r.is_empty());
         let opts = RemoteStatusOptions { targets: args.targets, cwd: cwd.to_path_buf(), remote, jobs: args.jobs };

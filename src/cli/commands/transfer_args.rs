@@ -11,7 +11,7 @@ pub struct TransferArgs {
     #[arg(value_name = "TARGET")]
     pub targets: Vec<PathBuf>,
     /// The remote to use (default: `core.remote`)
-    #[arg(short = 'r', long = "remote", value_name = "NAME")]
+    #[arg(short = 'r', long = "remote", value_name = "NAME", add = clap_complete::ArgValueCandidates::new(super::completions::remote_names))]
     pub remote: Option<String>,
     /// Concurrent transfers (default: the remote's `jobs`, else `core.jobs`)
     #[arg(short, long, value_name = "N")]
@@ -93,7 +93,8 @@ pub struct RemoteChoice {
         value_name = "NAME",
         num_args = 0..=1,
         default_missing_value = OLD_SWITCH,
-        conflicts_with = "default_remote"
+        conflicts_with = "default_remote",
+        add = clap_complete::ArgValueCandidates::new(super::completions::remote_names)
     )]
     named: Option<String>,
 }
