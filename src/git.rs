@@ -254,6 +254,12 @@ fn read_gitignore(root: &Path, rel: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("`{rel}` is not valid UTF-8"))
 }
 
+/// Checks, before a command changes anything, that the `.gitignore` beside the artifact at
+/// `rel` can be read and rewritten (a regular file, or absent), so a refusal comes first.
+pub fn check_gitignore(root: &Path, rel: &str) -> Result<()> {
+    read_gitignore(root, &gitignore_of(rel)).map(|_| ())
+}
+
 /// Adds the artifact at `rel` to the `.gitignore` beside it. Returns that `.gitignore`'s
 /// repo-relative path when it needs staging: changed now, or (after an interrupted run)
 /// holding the line in the work tree but not in git's index.

@@ -109,6 +109,11 @@ pub fn sweep(state_dir: &Path, cache: &Cache) {
     let _ = fs::remove_file(&journal);
 }
 
+/// Whether a file name is one of mvc's workspace temp names (`….mvc-tmp-PID-N`).
+pub fn is_temp_name(name: &str) -> bool {
+    name.find(TEMP_MARK).is_some_and(|at| pid_prefix(&name[at + TEMP_MARK.len()..]).is_some())
+}
+
 /// The pid at the start of `rest` (`1234-…`).
 fn pid_prefix(rest: &str) -> Option<u32> {
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();

@@ -94,7 +94,13 @@ impl Manifest {
         if self.version != VERSION {
             return Err(ManifestError::Version(self.version));
         }
-        let mut directories: HashSet<&str> = HashSet::new();
+        // Paths as case-insensitive, normalising filesystems (macOS, Windows) see them: two
+        // entries equal there, or a file that is a directory there, would collide on checkout.
+        let fold = |p: &str| -> String {
+            use unicode_normalization::UnicodeNormalization;
+            p.nfc().collect::<String>().to_lowercase()
+        };
+        let mut directories: HashSet<String> = HashSet::new();
         let mut folded: std::collections::HashMap<String, &str> = Default::default();
         let mut previous: Option<&str> = None;
         for entry in &self.entries {
@@ -105,19 +111,20 @@ impl Manifest {
                 return Err(ManifestError::Unsorted(crate::text::sanitize(&entry.path)));
             }
             previous = Some(&entry.path);
+            let key = fold(&entry.path);
             let mut end = 0;
-            while let Some(i) = entry.path[end..].find('/') {
-                directories.insert(&entry.path[..end + i]);
+            while let Some(i) = key[end..].find('/') {
+                directories.insert(key[..end + i].to_string());
                 end += i + 1;
             }
-            if let Some(other) = folded.insert(entry.path.to_lowercase(), &entry.path) {
+            if let Some(other) = folded.insert(key, &entry.path) {
                 return Err(ManifestError::CaseCollision(
                     crate::text::sanitize(other),
                     crate::text::sanitize(&entry.path),
                 ));
             }
         }
-        if let Some(entry) = self.entries.iter().find(|e| directories.contains(e.path.as_str())) {
+        if let Some(entry) = self.entries.iter().find(|e| directories.contains(&fold(&e.path))) {
             return Err(ManifestError::FileIsDirectory(crate::text::sanitize(&entry.path)));
         }
         Ok(())
@@ -187,6 +194,8 @@ mod tests {
         assert!(matches!(m(&["a", "a"]).validate(), Err(ManifestError::Unsorted(_))));
         assert!(matches!(m(&["a", "a-c", "a/b"]).validate(), Err(ManifestError::FileIsDirectory(_))));
         assert!(matches!(m(&["A.txt", "a.txt"]).validate(), Err(ManifestError::CaseCollision(..))));
+        assert!(matches!(m(&["A", "a/b"]).validate(), Err(ManifestError::FileIsDirectory(_))));
+        assert!(matches!(m(&["cafe\u{301}", "caf\u{e9}"]).validate(), Err(ManifestError::CaseCollision(..))));
         assert!(m(&["a/b", "a/c", "ab"]).validate().is_ok());
     }
 

@@ -87,7 +87,15 @@ pub fn apply(
             // tree, never through a symlink (`~/.docker/config.json` must not end up here).
             crate::paths::check_workspace_rel(&source)
                 .with_context(|| format!("`meta.sources.{key}` of `{self_rel}.mvc`"))?;
-            let values = read_values(&repo.root, &source, file.is_some())?;
+            // Nor a file git ignores (where local secrets live): a recorded source is re-read
+            // only when git would show it; the user can still name it with `--{key} PATH`.
+            let ignored = file.is_none() && repo.git.is_path_ignored(Path::new(&source)).unwrap_or(true);
+            if ignored {
+                crate::notices::warn(format!(
+                    "not re-reading `{source}` for `{self_rel}` (its recorded {key} source): git ignores it; pass `--{key} {source}` to read it"
+                ));
+            }
+            let values = if ignored { None } else { read_values(&repo.root, &source, file.is_some())? };
             if let Some(values) = values {
                 meta.insert(key.into(), Value::Object(values));
                 set_dotted(&mut meta, &format!("sources.{key}"), Value::String(source))?;

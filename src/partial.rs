@@ -6,6 +6,8 @@
 //!   recording them as deleted.
 //! - `checked-out.json`: the version whose files mvc last wrote or recorded in the work
 //!   tree, so checkout deletes only files it wrote, never a user's untracked file.
+//! - `interrupted.json`: directories a checkout is writing; an entry left behind means it was
+//!   killed half-way, and `add`/`commit` refuse to record that half-written state.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,8 @@ pub enum Record {
     Partial,
     /// The manifest each directory's files were last written or recorded from.
     CheckedOut,
+    /// Directories whose checkout is in progress (or was killed).
+    Interrupted,
 }
 
 /// One record file of one repository.
@@ -40,6 +44,7 @@ impl Partial {
         let name = match record {
             Record::Partial => "partial.json",
             Record::CheckedOut => "checked-out.json",
+            Record::Interrupted => "interrupted.json",
         };
         let path = state_dir.join(name);
         let entries = match std::fs::read(&path) {

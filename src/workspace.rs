@@ -120,6 +120,11 @@ pub fn walk_dir(abs: &Path, rel: &str, rules: &WalkRules) -> Result<Vec<Found>> 
         if ft.is_dir() {
             continue;
         }
+        // A temp file of an mvc write (in progress, or left by a killed one until the next
+        // locked command sweeps it) is never part of the artifact.
+        if crate::leftovers::is_temp_name(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
         let rel_path = entry.path().strip_prefix(abs).expect("walk stays under its root");
         let linked = ft.is_symlink() && fs::read_link(entry.path()).is_ok_and(|t| t.starts_with(rules.cache_root));
         if ft.is_symlink() && !linked {

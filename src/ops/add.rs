@@ -114,6 +114,7 @@ fn check_addable(repo: &Repo, cwd: &Path, path: &Path) -> Result<String> {
         ));
     }
     crate::paths::check_artifact_rel(&rel)?;
+    crate::git::check_gitignore(&repo.root, &rel)?;
     let abs = repo.abs(&rel);
     let meta = fs::symlink_metadata(&abs).map_err(|_| anyhow::anyhow!("`{}` does not exist", path.display()))?;
     if meta.file_type().is_symlink() {
@@ -167,6 +168,13 @@ pub(crate) fn store_artifact(
     let cache = repo.cache();
     let abs = repo.abs(rel);
     let artifact = Artifact::from_rel(rel);
+    let interrupted = crate::partial::Partial::load_record(&repo.state_dir(), crate::partial::Record::Interrupted)?;
+    if interrupted.get(rel).is_some() {
+        bail!(hinted(
+            format!("a checkout of `{rel}` was interrupted; its files are half one version, half another"),
+            format!("finish it with `mvc checkout {}` before recording changes", crate::text::shell_quote(rel))
+        ));
+    }
     let pointer_abs = repo.abs(&artifact.pointer_rel);
     let previous = if pointer_abs.exists() { Some(Pointer::load(&pointer_abs)?) } else { None };
     let name = crate::git::split_parent(rel).1.to_string();

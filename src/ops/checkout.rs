@@ -307,10 +307,15 @@ fn checkout_dir(
         (Some(_), None) => {}
     }
     let mut checked_out = crate::partial::Partial::load_record(&repo.state_dir(), crate::partial::Record::CheckedOut)?;
+    let mut interrupted = crate::partial::Partial::load_record(&repo.state_dir(), crate::partial::Record::Interrupted)?;
     if to_write.is_empty() && to_delete.is_empty() {
         checked_out.set(&artifact.rel, Some(pointer.oid))?;
+        interrupted.set(&artifact.rel, None)?;
         return Ok(Outcome::Unchanged);
     }
+    // Until the writes below are done, the directory is half old, half new: say so, so a
+    // kill -9 here never lets `add`/`commit` record it as a version.
+    interrupted.set(&artifact.rel, Some(pointer.oid))?;
     for path in &to_delete {
         let file = abs.join(path);
         fs::remove_file(&file).with_context(|| format!("removing `{}`", file.display()))?;
@@ -318,6 +323,7 @@ fn checkout_dir(
     }
     let written = write_files(&cache, &abs, &to_write, &repo.config.link, reporter)?;
     checked_out.set(&artifact.rel, Some(pointer.oid))?;
+    interrupted.set(&artifact.rel, None)?;
     let remembered: Vec<(String, PathBuf, Oid)> =
         to_write.iter().map(|e| (index_key(&artifact.rel, Kind::Dir, &e.path), abs.join(&e.path), e.oid)).collect();
     remember(index, &remembered);

@@ -52,7 +52,11 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
     let path = repo.layer_path(layer)?;
     let mut map = config::read_layer(&path)?;
     match value {
-        Some(raw) => config::set_dotted(&mut map, key, config::parse_cli_value(raw))?,
+        Some(raw) => {
+            let parsed = config::parse_cli_value(raw);
+            crate::secrets::check_value(key, &parsed, layer)?;
+            config::set_dotted(&mut map, key, parsed)?
+        }
         None => {
             if !config::unset_dotted(&mut map, key) {
                 bail!("`{key}` is not set in the {} config `{}`", layer.name(), path.display());

@@ -52,37 +52,12 @@ fn update(
     Ok(())
 }
 
-/// Refuses a URL carrying credentials (user info, or a presigned/SAS query) on its way into a
-/// config file that may be committed.
-fn refuse_credentials(name: &str, key: &str, url: &str) -> Result<()> {
-    let Ok(parsed) = url::Url::parse(url) else { return Ok(()) };
-    let userinfo = !parsed.username().is_empty() || parsed.password().is_some();
-    let signed = parsed.query_pairs().any(|(k, _)| {
-        let k = k.to_ascii_lowercase();
-        k.starts_with("x-amz-")
-            || k.starts_with("x-goog-")
-            || ["sig", "signature", "token", "access_token", "sas", "key", "password"].contains(&k.as_str())
-    });
-    if userinfo || signed {
-        bail!(hinted(
-            format!(
-                "the {key} for remote `{name}` carries credentials ({}), which must not go into the committed config",
-                if userinfo { "a user name or password" } else { "a signature or token in its query" }
-            ),
-            format!(
-                "give it without them, and store secrets with `mvc remote modify --local {name} KEY` (read from standard input) or in environment variables"
-            )
-        ));
-    }
-    Ok(())
-}
-
 /// `remote add`: records a remote's URL (and makes it the default when asked or when it is
 /// the first remote).
 pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layer: Layer) -> Result<bool> {
     check_name(name)?;
     if layer != Layer::Local {
-        refuse_credentials(name, "URL", url)?;
+        crate::secrets::check_url(name, "URL", url)?;
     }
     let _lock = repo.lock("remote add")?;
     if backend::configured(repo).iter().any(|r| r.name == name) {
@@ -160,7 +135,7 @@ pub fn modify(repo: &Repo, name: &str, key: &str, value: Option<&str>, layer: La
         );
     }
     if let (Some(v), "url" | "endpoint", false) = (value, key, layer == Layer::Local) {
-        refuse_credentials(name, key, v)?;
+        crate::secrets::check_url(name, key, v)?;
     }
     crate::secrets::check_layer(name, key, layer)?;
     update(repo, layer, |map| {

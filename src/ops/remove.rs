@@ -30,6 +30,9 @@ pub struct RemoveReport {
 pub fn remove(repo: &Repo, opts: &RemoveOptions) -> Result<RemoveReport> {
     let _lock = repo.lock("remove")?;
     let artifacts = select(repo, &opts.cwd, &opts.targets)?;
+    for artifact in &artifacts {
+        crate::git::check_gitignore(&repo.root, &artifact.rel)?;
+    }
     let index = repo.stat_index();
     let mut to_stage = Vec::new();
     let mut removed = Vec::new();

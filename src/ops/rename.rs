@@ -60,6 +60,8 @@ pub fn rename(repo: &Repo, opts: &MoveOptions) -> Result<MoveReport> {
         bail!("cannot move `{}` into itself", from.rel);
     }
     crate::fsutil::check_no_symlinked_parent(&repo.root, Path::new(&to.rel))?;
+    crate::git::check_gitignore(&repo.root, &from.rel)?;
+    crate::git::check_gitignore(&repo.root, &to.rel)?;
     let new_abs = repo.abs(&to.rel);
     if let Some(dir) = new_abs.parent() {
         fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;

@@ -206,9 +206,23 @@ impl Remote {
         &self.store
     }
 
+    /// Refuses to delete anything from a store that has no layout marker: only an mvc remote
+    /// is ever collected.
+    pub async fn require_marker(&self) -> Result<()> {
+        match self.store.head(&self.root.clone().join(MARKER)).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::NotFound { .. }) => bail!(crate::error::hinted(
+                format!("remote `{}` ({}) has no `{MARKER}`; mvc deletes nothing from it", self.name, self.display_url),
+                "it is not an mvc remote (or was never pushed to)"
+            )),
+            Err(e) => Err(self.error("reading the layout marker", e)),
+        }
+    }
+
     /// Reads the layout marker; refuses a layout this mvc does not know, a bucket that does
     /// not exist, and (for read-only commands) a local remote directory that does not exist.
-    /// When `create` is set (a push) and the marker is missing, writes it.
+    /// When `create` is set (a push) and the marker is missing, writes it, unless the store
+    /// already holds other things.
     pub async fn check_layout(&self, create: bool) -> Result<()> {
         if let Some(dir) = &self.missing_dir {
             bail!(crate::error::hinted(
@@ -256,10 +270,27 @@ impl Remote {
                 }
                 // Some servers answer a GET in a missing bucket with NoSuchKey; a LIST says
                 // which it is (one request, only while the marker is missing).
-                if self.can_list
-                    && let Err(e) = self.store.list_with_delimiter(Some(&self.root)).await
-                {
-                    return Err(self.error("listing the remote", e));
+                let listed = if self.can_list {
+                    match self.store.list_with_delimiter(Some(&self.root)).await {
+                        Ok(listed) => Some(listed),
+                        Err(e) => return Err(self.error("listing the remote", e)),
+                    }
+                } else {
+                    None
+                };
+                // A store that is not empty and not an mvc remote (a config could name any
+                // directory, `~` say) is never written to: mvc only starts remotes afresh.
+                let foreign = listed.is_some_and(|l| {
+                    !l.objects.is_empty() || l.common_prefixes.iter().any(|p| p.filename() != Some("blake3"))
+                });
+                if create && !self.read_only && foreign {
+                    bail!(crate::error::hinted(
+                        format!(
+                            "remote `{}` ({}) holds other files and no `{MARKER}`: it is not an mvc remote",
+                            self.name, self.display_url
+                        ),
+                        "point the remote at an empty location (or an existing mvc remote)".to_string()
+                    ));
                 }
                 if create && !self.read_only {
                     self.store

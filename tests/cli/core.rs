@@ -249,5 +249,5 @@ fn config_get_set_list_and_refusals() {
     core.link=[reflink, copy]
     ");
     let run = env.mvc(&["completions", "bash"]).ok();
-    assert!(run.stdout.contains("_mvc()") && run.stdout.contains("register"));
+    assert!(run.stdout.contains("_clap_complete_mvc()") && run.stdout.contains("complete "), "{}", run.stdout);
 }

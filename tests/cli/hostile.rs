@@ -244,6 +244,14 @@ fn a_killed_checkout_leaves_nothing_git_or_the_next_run_would_see() {
         unsafe_kill9(&mut child);
         let seen = env.git(&["status", "--porcelain", "--untracked-files=all", "--ignored=no"]);
         assert!(!seen.contains(".mvc-tmp-"), "git never sees temp files: {seen}");
+        let status = env.mvc(&["status"]);
+        assert!(!status.stdout.contains(".mvc-tmp-"), "nor does mvc status: {}", status.stdout);
+        // A half-written directory is never recorded as a version.
+        let interrupted = std::fs::read_to_string(env.private("state/interrupted.json")).unwrap_or_default();
+        if interrupted.contains("\"data\"") {
+            let run = env.mvc(&["commit", "data"]).fails();
+            assert!(run.stderr.contains("was interrupted"), "{}", run.stderr);
+        }
         env.mvc(&["checkout", "-q"]).ok();
         let temps = listing(&env.path("data")).into_iter().filter(|p| p.contains(".mvc-tmp-")).count();
         assert_eq!(temps, 0, "the next run removed the temp files (kill at {delay_ms} ms)");
@@ -255,4 +263,80 @@ fn a_killed_checkout_leaves_nothing_git_or_the_next_run_would_see() {
 fn unsafe_kill9(child: &mut std::process::Child) {
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn config_set_never_commits_secrets_hidden_in_maps_or_urls_and_list_redacts_queries() {
+    let env = TestEnv::new();
+    env.mvc(&["remote", "add", "-q", "origin", "s3://bucket/x"]).ok();
+    for (key, value) in [
+        ("remotes.origin", "{url: \"s3://bucket/x\", secret_access_key: LEAKED}"),
+        ("remotes.o3.url", "https://u:pw@h/x?sig=SIG2"),
+        ("remotes.o3.endpoint", "https://minio/?token=T"),
+        ("remotes.o4.connection_string", "AccountKey=K"),
+    ] {
+        let run = env.mvc(&["config", "set", key, value]).fails();
+        assert!(run.stderr.contains("committed config"), "{key}: {}", run.stderr);
+    }
+    let committed = env.read(".mvc/config");
+    for secret in ["LEAKED", "pw@", "SIG2", "token=T", "AccountKey"] {
+        assert!(!committed.contains(secret), "{secret} reached .mvc/config:\n{committed}");
+    }
+    env.mvc(&["remote", "add", "-q", "--local", "o9", "https://user:pw@127.0.0.1:1/x?sig=SECRETSIG"]).ok();
+    for args in [&["config", "list"][..], &["config", "get", "remotes.o9.url"], &["config", "list", "--json"]] {
+        let out = env.mvc(args).ok().stdout;
+        assert!(!out.contains("SECRETSIG") && !out.contains(":pw@"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn a_refusal_over_a_symlinked_gitignore_comes_before_any_change() {
+    let env = TestEnv::new();
+    env.write("a.bin", "d");
+    env.mvc(&["add", "-q", "a.bin", "-m", "a"]).ok();
+    let bashrc = env.path("../bashrc");
+    std::fs::write(&bashrc, "keep\n").unwrap();
+    std::fs::remove_file(env.path(".gitignore")).unwrap();
+    symlink(&bashrc, env.path(".gitignore")).unwrap();
+    let before = env.git(&["status", "--porcelain"]);
+    env.mvc(&["move", "a.bin", "b.bin"]).fails();
+    env.write("c.bin", "x");
+    env.mvc(&["add", "c.bin"]).fails();
+    env.mvc(&["remove", "a.bin"]).fails();
+    assert!(env.path("a.bin.mvc").exists() && !env.path("b.bin.mvc").exists() && !env.path("c.bin.mvc").exists());
+    assert_eq!(env.git(&["status", "--porcelain"]).replace("?? c.bin\n", ""), before);
+    assert_eq!(std::fs::read_to_string(&bashrc).unwrap(), "keep\n");
+}
+
+#[test]
+fn a_recorded_source_that_git_ignores_is_not_re_read() {
+    let env = TestEnv::new();
+    env.write(".gitignore", "secrets.yaml\n");
+    env.write("secrets.yaml", "password: hunter2\n");
+    env.write("model.bin", "weights");
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    let text = env.read("model.bin.mvc") + "meta:\n  sources: {metrics: secrets.yaml}\n";
+    env.write("model.bin.mvc", &text);
+    env.write("model.bin", "retrained");
+    let run = env.mvc(&["commit"]).ok();
+    assert!(run.stderr.contains("git ignores it"), "{}", run.stderr);
+    assert!(!env.read("model.bin.mvc").contains("hunter2"));
+}
+
+#[test]
+fn a_local_remote_that_is_not_an_mvc_remote_is_never_written_or_collected() {
+    let env = TestEnv::new();
+    let home = env.path("../victim-home");
+    std::fs::create_dir_all(home.join("blake3/ab")).unwrap();
+    std::fs::write(home.join(".bashrc"), "keep\n").unwrap();
+    let object_like = format!("blake3/ab/{}", "c".repeat(62));
+    std::fs::write(home.join(&object_like), "not an object").unwrap();
+    env.mvc(&["remote", "add", "-q", "origin", home.to_str().unwrap()]).ok();
+    env.write("model.bin", "weights");
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    let run = env.mvc(&["push"]).fails();
+    assert!(run.stderr.contains("it is not an mvc remote"), "{}", run.stderr);
+    let run = env.mvc(&["gc", "--workspace", "-c", "--grace-days", "0"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(home.join(&object_like).exists() && !home.join("mvc-remote.yaml").exists());
 }
