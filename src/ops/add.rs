@@ -168,13 +168,7 @@ pub(crate) fn store_artifact(
     let cache = repo.cache();
     let abs = repo.abs(rel);
     let artifact = Artifact::from_rel(rel);
-    let interrupted = crate::partial::Partial::load_record(&repo.state_dir(), crate::partial::Record::Interrupted)?;
-    if interrupted.get(rel).is_some() {
-        bail!(hinted(
-            format!("a checkout of `{rel}` was interrupted; its files are half one version, half another"),
-            format!("finish it with `mvc checkout {}` before recording changes", crate::text::shell_quote(rel))
-        ));
-    }
+    refuse_interrupted(repo, rel)?;
     let pointer_abs = repo.abs(&artifact.pointer_rel);
     let previous = if pointer_abs.exists() { Some(Pointer::load(&pointer_abs)?) } else { None };
     let name = crate::git::split_parent(rel).1.to_string();
@@ -227,6 +221,19 @@ pub(crate) fn store_artifact(
     write_pointer(repo, &artifact, &pointer)?;
     link_workspace(repo, rel, kind, &resolved.files, oid)?;
     Ok(Stored { path: rel.to_string(), pointer, change, hashed: resolved.hashed })
+}
+
+/// Refuses to record a directory whose checkout was interrupted: its files are half one
+/// version, half another, and recording them would make that a version.
+pub(crate) fn refuse_interrupted(repo: &Repo, rel: &str) -> Result<()> {
+    let interrupted = crate::partial::Partial::load_record(&repo.state_dir(), crate::partial::Record::Interrupted)?;
+    if interrupted.get(rel).is_some() {
+        bail!(hinted(
+            format!("a checkout of `{rel}` was interrupted; its files are half one version, half another"),
+            format!("finish it with `mvc checkout {}` before recording changes", crate::text::shell_quote(rel))
+        ));
+    }
+    Ok(())
 }
 
 /// After a partial pull, files of the previous version that were never pulled are kept in

@@ -44,6 +44,7 @@ pub fn commit(repo: &Repo, opts: &CommitOptions, reporter: &dyn Reporter) -> Res
     let mut to_stage = Vec::new();
     for artifact in select(repo, &opts.cwd, &opts.targets)? {
         let pointer = artifact.load_pointer(repo)?;
+        crate::ops::add::refuse_interrupted(repo, &artifact.rel)?;
         let (status, _) = artifact_status(repo, index, &artifact, &pointer, reporter)?;
         let has_sources = pointer.meta.contains_key("sources");
         match status.workspace {
