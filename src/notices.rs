@@ -15,26 +15,42 @@ pub enum Level {
     Problem,
 }
 
-static QUEUE: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
+/// One queued notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Warning or problem.
+    pub level: Level,
+    /// What happened.
+    pub message: String,
+    /// What to do about it, if anything.
+    pub hint: Option<String>,
+}
 
-fn push(level: Level, message: String) {
+static QUEUE: Mutex<Vec<Notice>> = Mutex::new(Vec::new());
+
+fn push(notice: Notice) {
     let mut queue = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
-    if !queue.iter().any(|(l, m)| *l == level && *m == message) {
-        queue.push((level, message));
+    if !queue.contains(&notice) {
+        queue.push(notice);
     }
 }
 
 /// Queues a warning (a repeated one is shown once).
 pub fn warn(message: impl Into<String>) {
-    push(Level::Warning, message.into());
+    push(Notice { level: Level::Warning, message: message.into(), hint: None });
 }
 
 /// Queues a problem that the command stepped over: shown as an error, exit code 1.
 pub fn problem(message: impl Into<String>) {
-    push(Level::Problem, message.into());
+    push(Notice { level: Level::Problem, message: message.into(), hint: None });
+}
+
+/// Queues an error the command stepped over, with its hint: shown as an error, exit code 1.
+pub fn problem_from(err: &anyhow::Error) {
+    push(Notice { level: Level::Problem, message: format!("{err:#}"), hint: crate::error::hint_of(err) });
 }
 
 /// Takes every queued notice, in order.
-pub fn drain() -> Vec<(Level, String)> {
+pub fn drain() -> Vec<Notice> {
     std::mem::take(&mut *QUEUE.lock().unwrap_or_else(|e| e.into_inner()))
 }

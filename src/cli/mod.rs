@@ -76,12 +76,12 @@ pub fn main() -> ExitCode {
     let ui = Ui::new(cli.quiet, json);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(cli.command, &cwd, &ui)));
     let mut problems = false;
-    for (level, notice) in mvc::notices::drain() {
-        match level {
-            mvc::notices::Level::Warning => ui.warn(mvc::text::sanitize(&notice)),
+    for notice in mvc::notices::drain() {
+        match notice.level {
+            mvc::notices::Level::Warning => ui.warn(mvc::text::sanitize(&notice.message)),
             mvc::notices::Level::Problem => {
                 problems = true;
-                ui.error(&mvc::text::sanitize(&notice), None);
+                ui.error(&mvc::text::sanitize(&notice.message), notice.hint.as_deref());
             }
         }
     }

@@ -47,8 +47,11 @@ pub fn fetch(
     reporter: &dyn Reporter,
 ) -> Result<FetchReport> {
     let _lock = repo.lock("fetch")?;
-    let (remote, stats, _) = fetch_targets(repo, opts, rt, reporter)?;
-    Ok(FetchReport { remote, stats, checkout: Vec::new() })
+    let fetched = fetch_targets(repo, opts, rt, reporter)?;
+    if let Some(e) = fetched.failed {
+        return Err(e);
+    }
+    Ok(FetchReport { remote: fetched.remote, stats: fetched.stats, checkout: Vec::new() })
 }
 
 /// Runs `mvc pull`: fetch, then check out what was fetched.
@@ -59,11 +62,22 @@ pub fn pull(
     reporter: &dyn Reporter,
 ) -> Result<FetchReport> {
     let _lock = repo.lock("pull")?;
-    let (remote, stats, targets) = fetch_targets(repo, opts, rt, reporter)?;
+    let Fetched { remote, stats, targets, failed } = fetch_targets(repo, opts, rt, reporter)?;
+    // Objects that could not be downloaded fail their artifacts' checkout below (not in the
+    // cache); everything else is still checked out.
+    if let Some(e) = &failed {
+        crate::notices::problem_from(e);
+    }
     let index = repo.stat_index();
     let mut checkout = Vec::new();
     // Only workspace pointers are checked out; objects of other revisions are just fetched.
     for t in targets.iter().filter(|_| opts.revs.is_empty()) {
+        if failed.is_some() && !fetched_whole(repo, t) {
+            let message = format!("`{}` was not checked out: its data could not be downloaded", t.artifact.rel);
+            checkout
+                .push(CheckedOut { path: t.artifact.rel.clone(), outcome: Outcome::Failed { message, hint: None } });
+            continue;
+        }
         let outcome = match checkout_one(repo, index, &t.artifact, t.subpath.as_deref(), opts.force, reporter) {
             Ok(o) => o,
             Err(e) => Outcome::Failed { message: format!("{e:#}"), hint: crate::error::hint_of(&e) },
@@ -71,6 +85,17 @@ pub fn pull(
         checkout.push(CheckedOut { path: t.artifact.rel.clone(), outcome });
     }
     Ok(FetchReport { remote, stats, checkout })
+}
+
+/// Whether every object `t` needs (within its sub-path) is in the cache.
+fn fetched_whole(repo: &Repo, t: &Target) -> bool {
+    let cache = repo.cache();
+    if t.pointer.kind == Kind::File {
+        return cache.contains(&t.pointer.oid);
+    }
+    let Ok(manifest) = crate::ops::load_manifest(repo, &t.pointer, &t.artifact.pointer_rel) else { return false };
+    let inside = |p: &str| t.subpath.as_deref().is_none_or(|s| p == s || p.starts_with(&format!("{s}/")));
+    manifest.entries.iter().filter(|e| inside(&e.path)).all(|e| cache.contains(&e.oid))
 }
 
 /// `mvc pull REF`: puts a registered version's pointer and content in the workspace (like
@@ -103,25 +128,60 @@ pub fn pull_version(
     Ok(FetchReport { checkout, ..report })
 }
 
+/// What a fetch did: the remote, counts, the targets, and what failed without stopping
+/// the rest (objects that could not be downloaded), for `pull` to report after checking out
+/// everything else.
+struct Fetched {
+    remote: String,
+    stats: transfer::TransferStats,
+    targets: Vec<Target>,
+    failed: Option<anyhow::Error>,
+}
+
 fn fetch_targets(
     repo: &Repo,
     opts: &FetchOptions,
     rt: &tokio::runtime::Runtime,
     reporter: &dyn Reporter,
-) -> Result<(String, transfer::TransferStats, Vec<Target>)> {
+) -> Result<Fetched> {
     let rc = backend::choose(repo, opts.remote.as_deref())?;
     let remote = backend::open(repo, &rc, opts.jobs)?;
-    let targets = gather(repo, &opts.cwd, &opts.targets, &opts.revs)?;
+    let mut targets = gather(repo, &opts.cwd, &opts.targets, &opts.revs)?;
     let cache = repo.cache();
-    let stats = rt.block_on(async {
-        let manifests: Vec<_> = targets.iter().filter(|t| t.pointer.kind == Kind::Dir).map(|t| t.pointer.oid).collect();
-        let (manifests, manifest_stats) = transfer::fetch_manifests(&remote, &cache, &manifests, reporter).await?;
+    let result = rt.block_on(async {
+        // A remote that is not there, or not an mvc remote, stops everything at once.
+        remote.check_layout(false).await?;
+        // Manifests first; one that cannot be had (missing, corrupt, invalid) is that
+        // directory's problem, named with it, and the others go on.
+        let manifests: Vec<transfer::Object> = targets
+            .iter()
+            .filter(|t| t.pointer.kind == Kind::Dir)
+            .map(|t| transfer::Object { oid: t.pointer.oid, size: None })
+            .collect();
+        let manifest_result = transfer::fetch(&remote, &cache, &manifests, reporter).await;
+        if let Some(stop) = remote.stop.error() {
+            return Err(stop);
+        }
+        let mut failed = manifest_result.as_ref().err().map(|e| anyhow::anyhow!("{e:#}"));
+        let mut stats = manifest_result.unwrap_or_default();
         let mut objects = Vec::new();
-        for t in &targets {
+        let mut usable = Vec::new();
+        for t in std::mem::take(&mut targets) {
             match t.pointer.kind {
                 Kind::File => objects.push(transfer::Object { oid: t.pointer.oid, size: Some(t.pointer.size) }),
                 Kind::Dir => {
-                    let manifest = &manifests[&t.pointer.oid];
+                    let manifest = match crate::ops::load_manifest(repo, &t.pointer, &t.artifact.pointer_rel) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            crate::notices::problem(format!(
+                                "`{}`: its manifest {} from remote `{}` could not be used: {e:#}",
+                                t.artifact.rel,
+                                t.pointer.oid.short(),
+                                remote.name
+                            ));
+                            continue;
+                        }
+                    };
                     let prefix = t.subpath.as_ref().map(|s| format!("{s}/"));
                     for e in &manifest.entries {
                         let inside = match (&t.subpath, &prefix) {
@@ -134,12 +194,20 @@ fn fetch_targets(
                     }
                 }
             }
+            usable.push(t);
         }
-        let stats = transfer::fetch(&remote, &cache, &objects, reporter).await?;
-        anyhow::Ok(stats.plus(&manifest_stats))
+        targets = usable;
+        match transfer::fetch(&remote, &cache, &objects, reporter).await {
+            Ok(s) => stats = stats.plus(&s),
+            Err(e) => failed = Some(e),
+        }
+        if let Some(stop) = remote.stop.error() {
+            return Err(stop);
+        }
+        anyhow::Ok((stats, failed))
     });
     // What turned out missing or corrupt there is no longer believed present.
     remote.forget_lost(repo.stat_index());
-    let stats = stats?;
-    Ok((remote.name, stats, targets))
+    let (stats, failed) = result?;
+    Ok(Fetched { remote: remote.name, stats, targets, failed })
 }

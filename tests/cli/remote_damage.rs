@@ -235,3 +235,18 @@ fn remote_add_refuses_credentials_in_committed_urls() {
     let run = env.mvc(&["remote", "modify", "origin", "url", "https://u:pw@example.com/m"]).fails();
     assert!(run.stderr.contains("carries credentials"), "{}", run.stderr);
 }
+
+#[test]
+fn one_object_the_remote_lost_does_not_stop_the_other_artifacts_checkout() {
+    let server = S3Server::start();
+    let env = project(&server);
+    s3(&env, &["push", "-q"]).ok();
+    let model = env.pointer_oid("model.bin");
+    std::fs::remove_file(server.object_file(&key(&model))).unwrap();
+    let clone = env.clone_repo();
+    let run = s3(&clone, &["pull"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("`model.bin` was not checked out"), "{}", run.stderr);
+    assert!(run.stderr.contains("checked out `data` (50 files)"), "{}", run.stderr);
+    assert_eq!(files_under(&clone.path("data")), 50, "the intact artifact is in the workspace");
+}
