@@ -26,9 +26,14 @@ pub fn old_layout(git: &git2::Repository, root: &Path, private: &Path) -> Result
         move_path(&src, &dst).with_context(|| format!("moving `{}` to `{}`", src.display(), dst.display()))?;
         moved.push(format!("`.mvc/{from}`"));
     }
+    // The old lock and temp directory hold nothing worth keeping.
     let lock = old.join("lock");
     if fs::symlink_metadata(&lock).is_ok_and(|m| m.is_file()) && !tracked_by_git(git, "lock")? {
         let _ = fs::remove_file(&lock);
+    }
+    let tmp = old.join("tmp");
+    if fs::symlink_metadata(&tmp).is_ok_and(|m| m.is_dir()) && !tracked_by_git(git, "tmp")? {
+        let _ = fs::remove_dir_all(&tmp);
     }
     if moved.is_empty() {
         return Ok(Vec::new());
