@@ -38,6 +38,7 @@
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod exp;
 pub mod fsutil;
 pub mod git;
 pub mod hash;

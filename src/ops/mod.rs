@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod commit;
 pub mod compare;
 pub mod config;
+pub mod exp;
 pub mod fetch;
 pub mod fsck;
 pub mod gc;
