@@ -265,3 +265,90 @@ fn experiments_example_runs() {
     assert!(run.stdout.contains("experiments: OK"), "{}", run.stdout);
     assert!(run.stdout.contains("lr-0.01     "), "the table: {}", run.stdout);
 }
+
+#[test]
+fn metrics_input_is_checked_and_non_finite_values_are_kept() {
+    let env = TestEnv::new();
+    env.write("model.bin", "w");
+    // A dotted key and a nested one naming the same value: an error, not a lost value.
+    env.write("metrics.json", r#"{"a.b": 1, "a": {"b": 2}}"#);
+    let run = env.mvc(&["add", "model.bin", "--metrics", "metrics.json"]).fails();
+    assert!(run.stderr.contains("`metrics.json`: the key `a.b` is given twice"), "{}", run.stderr);
+    // A metric given as text is refused with a word on what to do.
+    let run = env.mvc(&["add", "model.bin", "--metric", "auc=abc"]).fails();
+    insta::assert_snapshot!(run.stderr, @r"
+    error: `auc=abc`: a metric must be a number, and `abc` is not one
+    hint: give a number (`auc=0.91`); text belongs in `--param` or `--desc`
+    ");
+    // Duplicate keys are named in the user's terms, not the YAML library's.
+    env.write("metrics.json", "auc: 1\nauc: 2\n");
+    let run = env.mvc(&["add", "model.bin", "--metrics", "metrics.json"]).fails();
+    assert!(run.stderr.contains("line 2: the key `auc` appears twice"), "{}", run.stderr);
+    assert!(!run.stderr.contains("DuplicateKeyPolicy"), "{}", run.stderr);
+    // Python's NaN and -Infinity: kept as markers, shown, and skipped by plots with a note.
+    env.write("metrics.json", r#"{"loss": NaN, "gain": -Infinity, "auc": 0.5}"#);
+    env.mvc(&["add", "-q", "model.bin", "--metrics", "metrics.json", "-m", "v1"]).ok();
+    env.write("metrics.json", r#"{"loss": 0.25, "gain": 2, "auc": 0.75}"#);
+    env.mvc(&["commit", "-q", "model.bin", "-m", "v2"]).ok();
+    let run = env.mvc(&["metrics", "show", "HEAD~1"]).ok();
+    assert!(run.stdout.contains("0.5  -Infinity   NaN"), "{}", run.stdout);
+    let run = env.mvc(&["plots", "loss", "auc", "--rev", "HEAD~1", "--rev", "HEAD", "-o", "p.svg"]).ok();
+    insta::assert_snapshot!(run.stderr, @r"
+    warning: `loss` at HEAD~1 is NaN: not plotted
+    wrote `p.svg` (2 series over 2 versions)
+    ");
+    // Integer changes print as integers.
+    env.write("metrics.json", r#"{"loss": 0.25, "gain": 50002, "auc": 0.75}"#);
+    let run = env.mvc(&["metrics", "diff"]).ok();
+    assert!(run.stdout.contains("gain      2  50002  +50000"), "{}", run.stdout);
+}
+
+#[test]
+fn plots_size_margins_to_labels_round_ticks_and_date_points() {
+    let env = TestEnv::new();
+    env.write("model.bin", "w");
+    for (i, rows) in [100_000, 80_000, 120_000].iter().enumerate() {
+        env.write("metrics.json", format!("{{\"rows\": {rows}, \"auc\": 0.{}}}", 7 + i));
+        let date = format!("2026-01-0{}T00:00:00Z", i + 1);
+        let r = env.mvc_in_with(
+            &env.root.clone(),
+            &["add", "-q", "model.bin", "--metrics", "metrics.json", "-m", &format!("a-very-long-version-name-{i}")],
+            &[("GIT_COMMITTER_DATE", &date)],
+        );
+        assert_eq!(r.code, 0, "{r:?}");
+        env.git(&["tag", &format!("release-candidate-number-{i}")]);
+    }
+    let tags = ["release-candidate-number-0", "release-candidate-number-1", "release-candidate-number-2"];
+    let mut args = vec!["plots", "rows", "auc", "--by-date", "-o", "d.svg"];
+    for t in &tags {
+        args.extend(["--rev", t]);
+    }
+    env.mvc(&args).ok();
+    let svg = env.read("d.svg");
+    assert_eq!(svg.matches("<g class=\"panel\"").count(), 2, "rows and auc on their own axes");
+    assert!(svg.contains(">2026-01-01<") || svg.contains("· 2026-01-01<"), "dates under the points: {svg}");
+    assert!(svg.contains(">commit date (UTC)</text>") && svg.contains(">rows</text>"), "axis titles");
+    // Tick labels are round and never negative for non-negative data.
+    let ticks: Vec<&str> = svg
+        .lines()
+        .filter(|l| l.contains("text-anchor=\"end\">") && !l.contains("class=\"label\""))
+        .map(|l| l.rsplit("\">").next().unwrap().trim_end_matches("</text>"))
+        .collect();
+    assert!(ticks.contains(&"80000") && ticks.contains(&"0.7"), "{ticks:?}");
+    assert!(ticks.iter().all(|t| !t.starts_with('-') && t.len() <= 6), "{ticks:?}");
+    // The first (rotated) label fits left of the plot: the margin is at least its reach.
+    let left: f64 = svg.lines().find(|l| l.contains("stroke=\"black\"")).unwrap().split("x1=\"").nth(1).unwrap()[..5]
+        .trim_end_matches('"')
+        .parse()
+        .unwrap();
+    let label = svg.lines().find(|l| l.contains("class=\"label\"")).unwrap();
+    let text = label.rsplit("\">").next().unwrap().trim_end_matches("</text>");
+    assert!(text.ends_with(" · 2026-01-01"), "{text}");
+    assert!(left >= 0.87 * 7.0 * text.chars().count() as f64, "left margin {left} for {text}");
+
+    // compare --csv is CSV.
+    let run = env.mvc(&["compare", tags[0], tags[2], "--csv"]).ok();
+    let first = run.stdout.lines().next().unwrap();
+    assert_eq!(first, "section,path,key,old,new,change,change %");
+    assert!(run.stdout.contains("metric,model.bin,rows,100000,120000,+20000,+20.0%"), "{}", run.stdout);
+}

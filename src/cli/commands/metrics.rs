@@ -26,7 +26,7 @@ pub struct FormatArgs {
 }
 
 impl FormatArgs {
-    /// Markdown when asked; CSV makes no sense inside the compare screen, so text then.
+    /// Markdown when asked, else text (`compare --csv` prints one table of its own).
     pub fn style_for_compare(&self) -> Style {
         if self.md { Style::Markdown } else { Style::Text }
     }
