@@ -12,8 +12,12 @@ size_mib="${1:-1024}"
 runs="${2:-200}"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo_root/target}"
-cargo build --release --quiet --manifest-path "$repo_root/Cargo.toml" --bin mvc
-mvc="$CARGO_TARGET_DIR/release/mvc"
+if [[ -n "${MVC_BIN:-}" ]]; then
+    mvc="$MVC_BIN"   # a binary already built (e.g. the dev profile, deps optimized)
+else
+    cargo build --release --quiet --manifest-path "$repo_root/Cargo.toml" --bin mvc
+    mvc="$CARGO_TARGET_DIR/release/mvc"
+fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/mvc-exp-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -33,12 +37,20 @@ seconds() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); ech
 new_model() { head -c $((size_mib << 20)) /dev/urandom > model.bin; sync; }
 
 echo "size: $size_mib MiB" >&2
-for round in 1 2 3; do
+# Alternating which goes first, so page-cache and neighbour noise hits both alike.
+for round in 1 2 3 4; do
     new_model
-    c=$(seconds "$mvc" commit -q model.bin)
+    if (( round % 2 )); then
+        s=$(seconds "$mvc" exp save -q -n "big-$round")
+        new_model
+        c=$(seconds "$mvc" commit -q model.bin)
+    else
+        c=$(seconds "$mvc" commit -q model.bin)
+        git checkout -q HEAD -- model.bin.mvc
+        new_model
+        s=$(seconds "$mvc" exp save -q -n "big-$round")
+    fi
     git checkout -q HEAD -- model.bin.mvc   # back to the committed pointer, data stays new
-    new_model
-    s=$(seconds "$mvc" exp save -q -n "big-$round")
     echo "round $round: mvc commit ${c}s, mvc exp save ${s}s" >&2
 done
 
