@@ -332,7 +332,7 @@ mod tests {
     fn row(auc: f64) -> Row {
         Row {
             name: "x".into(),
-            commit: git2::Oid::zero(),
+            commit: git2::Oid::ZERO_SHA1,
             base: None,
             time: 0,
             record: RunRecord::default(),
