@@ -325,9 +325,10 @@ mod tests {
     #[test]
     fn ticks_are_round_and_never_negative_for_non_negative_data() {
         let (t, d) = ticks(0.71, 0.8);
-        assert_eq!(d, 2);
+        assert_eq!(d, 3, "steps of 0.025");
         assert!(t[0] >= 0.0 && t[0] <= 0.71 && *t.last().unwrap() >= 0.8, "{t:?}");
-        assert!(t.iter().all(|v| tick_text(*v, d).len() <= 4), "{t:?}");
+        assert_eq!(tick_text(t[1], d), "0.725");
+        assert!(t.iter().all(|v| tick_text(*v, d).len() == 5), "{t:?}");
         let (t, d) = ticks(0.0, 100_000.0);
         assert_eq!((t[0], d), (0.0, 0));
         assert_eq!(tick_text(t[1], d), "25000");
