@@ -22,6 +22,7 @@
 //! - [`remote`]: object-store remotes and the transfer engine.
 //! - [`revs`]: pointers at git revisions, read from git objects.
 //! - [`registry`]: registry names, versions, tags and the state they add up to.
+//! - [`exp`]: experiment refs (`refs/exps/<name>`), names, run records and step logs.
 //! - [`meta`]: metadata captured into pointers (params, metrics, deps, environment).
 //! - [`secrets`]: which settings are secrets: where they may be written, how they are shown.
 //! - [`text`]: making other people's text safe to print, and shell-quoting names in hints.
@@ -33,11 +34,13 @@
 //! - `.git/mvc/state/index.redb` -> [`state`]; `.git/mvc/state/partial.json` -> [`partial`]
 //! - `.git/mvc/state/writing` (temp-file journal) -> [`leftovers`]
 //! - `.git/mvc/lock` -> [`repo`]
+//! - `refs/exps/<name>` (git refs), step logs `logs/*.jsonl` -> [`exp`]
 //! - `<artifact>.mvc` -> [`pointer`]; `.gitignore` lines -> [`git`]; `.mvcignore` -> [`mvcignore`]
 
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod exp;
 pub mod fsutil;
 pub mod git;
 pub mod hash;

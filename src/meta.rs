@@ -3,6 +3,7 @@
 //! are recorded as `sources` and re-read on the next commit, or from `k=v` flags), deps on
 //! other tracked artifacts (path and oid: lineage), and the environment.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -105,7 +106,14 @@ pub fn apply(
             let Some((k, v)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {
                 bail!("`{pair}` is not KEY=VALUE");
             };
-            set_dotted(&mut meta, &format!("{key}.{k}"), parse_cli_value(v))?;
+            let value = normalize_non_finite(parse_cli_value(v));
+            if key == "metrics" && number(&value).is_none() {
+                bail!(hinted(
+                    format!("`{pair}`: a metric must be a number, and `{v}` is not one"),
+                    "give a number (`auc=0.91`); text belongs in `--param` or `--desc`",
+                ));
+            }
+            set_dotted(&mut meta, &format!("{key}.{k}"), value)?;
         }
     }
     if !input.deps.is_empty() {
@@ -135,10 +143,137 @@ fn read_values(root: &Path, rel: &str, required: bool) -> Result<Option<Map<Stri
         None => bail!("`{shown}` does not exist"),
     };
     let value: Value = crate::yaml::parse(&text).map_err(|e| anyhow::anyhow!("`{shown}`: {e}"))?;
-    match value {
-        Value::Object(map) => Ok(Some(map)),
+    match normalize_non_finite(value) {
+        Value::Object(map) => {
+            flatten_checked(&Value::Object(map.clone())).map_err(|e| anyhow::anyhow!("`{shown}`: {e}"))?;
+            Ok(Some(map))
+        }
+        Value::Array(_) => bail!(hinted(
+            format!("`{shown}` must hold a mapping of names to values, not a list"),
+            "a list of steps is a step log: write it as JSON Lines under `logs/` (see `exp.logs`)",
+        )),
         _ => bail!("`{shown}` must hold a mapping of names to values"),
     }
+}
+
+/// Nested maps flattened to `a.b` keys; lists and scalars are leaves. A literal key `a.b`
+/// and a nested `a: {b: …}` both flatten to `a.b`: the later one wins (see
+/// [`flatten_checked`], which capture uses to refuse such files).
+pub fn flatten_lenient(value: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let _ = flatten_into("", value, &mut out, false);
+    out
+}
+
+/// Like [`flatten_lenient`], but two keys that flatten to the same name are an error naming
+/// it, so no value is silently lost.
+pub fn flatten_checked(value: &Value) -> Result<BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    flatten_into("", value, &mut out, true)?;
+    Ok(out)
+}
+
+fn flatten_into(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>, strict: bool) -> Result<()> {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten_into(&key, child, out, strict)?;
+            }
+        }
+        leaf => {
+            if out.insert(prefix.to_string(), leaf.clone()).is_some() && strict {
+                bail!(hinted(
+                    format!("the key `{}` is given twice (once with dots in its name, once nested)", prefix),
+                    "keep one of them: a dotted key and a nested one name the same value",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A value as a number: JSON numbers, and the markers `NaN`, `Infinity` and `-Infinity`
+/// that metrics files written by Python hold (JSON has no such numbers).
+pub fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => match s.as_str() {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A number as a value: integers stay integers; NaN and infinities become their markers.
+pub fn number_value(n: f64) -> Value {
+    if n.is_nan() {
+        Value::String("NaN".into())
+    } else if n.is_infinite() {
+        Value::String(if n > 0.0 { "Infinity" } else { "-Infinity" }.into())
+    } else if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Value::from(n as i64)
+    } else {
+        Value::from(n)
+    }
+}
+
+/// Spellings of NaN and infinity (`nan`, `inf`, `.inf`, `-Infinity`, …) become the markers
+/// [`number`] reads, everywhere in `value`.
+pub fn normalize_non_finite(value: Value) -> Value {
+    match value {
+        Value::String(s) => {
+            let marker = match s.to_ascii_lowercase().trim_start_matches('+') {
+                "nan" | ".nan" => Some("NaN"),
+                "inf" | "infinity" | ".inf" => Some("Infinity"),
+                "-inf" | "-infinity" | "-.inf" => Some("-Infinity"),
+                _ => None,
+            };
+            Value::String(marker.map(str::to_string).unwrap_or(s))
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(normalize_non_finite).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, normalize_non_finite(v))).collect()),
+        other => other,
+    }
+}
+
+/// Quotes the bare `NaN`, `Infinity` and `-Infinity` that Python's `json` writes outside
+/// strings, so a JSON parser reads them as the markers [`number`] understands.
+pub fn quote_non_finite(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        if let Some(word) = ["-Infinity", "Infinity", "NaN"].into_iter().find(|w| rest.starts_with(w)) {
+            out.push('"');
+            out.push_str(word);
+            out.push('"');
+            rest = &rest[word.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// `{path, oid}` of a dep, which must be tracked and unmodified (its oid is what this
@@ -216,4 +351,32 @@ fn environment(root: &Path) -> Map<String, Value> {
         env.insert("lock_files".into(), Value::Object(locks));
     }
     env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_and_nested_keys_that_collide_are_an_error() {
+        let v = serde_json::json!({"a.b": 1, "a": {"b": 2}});
+        let err = flatten_checked(&v).unwrap_err().to_string();
+        assert!(err.contains("`a.b` is given twice"), "{err}");
+        assert!(flatten_checked(&serde_json::json!({"a": {"b": 1}, "a.c": 2})).is_ok());
+    }
+
+    #[test]
+    fn non_finite_values_read_as_numbers() {
+        let v = normalize_non_finite(serde_json::json!({"x": "nan", "y": "-inf", "z": ".inf", "w": "name"}));
+        assert_eq!(v, serde_json::json!({"x": "NaN", "y": "-Infinity", "z": "Infinity", "w": "name"}));
+        assert!(number(&v["x"]).unwrap().is_nan());
+        assert_eq!(number(&v["y"]), Some(f64::NEG_INFINITY));
+        assert_eq!(number(&v["w"]), None);
+        assert_eq!(number_value(3.0), Value::from(3));
+        assert_eq!(number_value(f64::INFINITY), Value::from("Infinity"));
+        assert_eq!(
+            quote_non_finite(r#"{"loss": NaN, "s": "NaN \" x", "m": -Infinity}"#),
+            r#"{"loss": "NaN", "s": "NaN \" x", "m": "-Infinity"}"#
+        );
+    }
 }

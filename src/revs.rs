@@ -19,12 +19,14 @@ pub struct RevSelection {
     pub all_tags: bool,
     /// Every commit reachable from any ref.
     pub all_commits: bool,
+    /// Every experiment (`refs/exps/*`).
+    pub all_experiments: bool,
 }
 
 impl RevSelection {
     /// Whether no revision was asked for (the command works on the workspace).
     pub fn is_empty(&self) -> bool {
-        self.revs.is_empty() && !self.all_branches && !self.all_tags && !self.all_commits
+        self.revs.is_empty() && !self.all_branches && !self.all_tags && !self.all_commits && !self.all_experiments
     }
 }
 
@@ -39,6 +41,11 @@ pub fn commits(git: &git2::Repository, sel: &RevSelection) -> Result<Vec<git2::O
     };
     for rev in &sel.revs {
         push(resolve(git, rev)?, &mut out);
+    }
+    if sel.all_experiments {
+        for (_, commit) in crate::exp::list(git)? {
+            push(commit, &mut out);
+        }
     }
     if sel.all_branches || sel.all_tags || sel.all_commits {
         let refs = git.references().context("listing git refs")?;
@@ -71,8 +78,14 @@ pub fn commits(git: &git2::Repository, sel: &RevSelection) -> Result<Vec<git2::O
     Ok(out)
 }
 
-/// The commit `rev` names: anything `git rev-parse` understands, or a registry reference.
+/// The commit `rev` names: anything `git rev-parse` understands, an experiment's name
+/// (`refs/exps/<name>`), or a registry reference.
 pub fn resolve(git: &git2::Repository, rev: &str) -> Result<git2::Oid> {
+    if git.revparse_single(rev).is_err()
+        && let Some(commit) = crate::exp::find(git, rev)
+    {
+        return Ok(commit);
+    }
     // A registry reference (`churn@v1.2.0`, `churn@latest`, `churn#production`) names the
     // commit its version was registered on.
     if git.revparse_single(rev).is_err()

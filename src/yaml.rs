@@ -52,7 +52,27 @@ fn first_line(message: &str) -> String {
         Some(i) => &line[..i],
         None => line,
     };
-    crate::text::sanitize(line)
+    crate::text::sanitize(&plain_wording(line))
+}
+
+/// The parser's messages in the user's terms: its hints address programmers using the
+/// library (`set DuplicateKeyPolicy in Options`), not someone editing a file.
+fn plain_wording(line: &str) -> String {
+    if let Some(rest) = line.strip_prefix("duplicate mapping key") {
+        let key = rest.strip_prefix(": ").and_then(|r| r.split(", set ").next()).map(str::trim);
+        return match key {
+            Some(k) if !k.is_empty() => format!("the key `{k}` appears twice"),
+            _ => "a key appears twice".to_string(),
+        };
+    }
+    if line.starts_with("!!binary scalar is not valid UTF-8") {
+        return "a `!!binary` value is not text; write it as a plain string".to_string();
+    }
+    if let Some(rest) = line.strip_prefix("budget breached: ") {
+        let what = rest.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("size").to_lowercase();
+        return format!("the document is too large or too deeply nested (limit on {what})");
+    }
+    line.to_string()
 }
 
 /// Renders a string as a YAML scalar: plain when that reads back as the same string,
@@ -183,6 +203,7 @@ mod tests {
     fn duplicate_keys_and_oversized_documents_are_refused() {
         let err = parse::<Value>("a: 1\na: 2\n").unwrap_err();
         assert_eq!(err.line, Some(2), "{err}");
+        assert_eq!(err.to_string(), "line 2: the key `a` appears twice");
         let big = format!("a: \"{}\"\n", "x".repeat(MAX_DOCUMENT_BYTES));
         assert!(parse::<Value>(&big).is_err());
     }

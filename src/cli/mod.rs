@@ -16,6 +16,7 @@
 //!   I/O errors the user can act on (not found, permission denied, disk full, read-only
 //!   filesystem, a symlink loop, connection refused, …).
 
+mod chart;
 mod commands;
 mod table;
 mod ui;

@@ -165,6 +165,24 @@ pub(crate) fn store_artifact(
     follow_symlinks: bool,
     reporter: &dyn Reporter,
 ) -> Result<Stored> {
+    record_artifact(repo, index, rel, meta_input, cwd, follow_symlinks, true, reporter)
+}
+
+/// Hashes the artifact at `rel` into the cache and returns the pointer that records it.
+/// With `into_workspace` the pointer is also written (and links and checkout records
+/// updated); without, nothing in the workspace changes (an experiment's pointers live only
+/// in its commit).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record_artifact(
+    repo: &Repo,
+    index: &StatIndex,
+    rel: &str,
+    meta_input: &crate::meta::MetaInput,
+    cwd: &Path,
+    follow_symlinks: bool,
+    into_workspace: bool,
+    reporter: &dyn Reporter,
+) -> Result<Stored> {
     let cache = repo.cache();
     let abs = repo.abs(rel);
     let artifact = Artifact::from_rel(rel);
@@ -199,12 +217,14 @@ pub(crate) fn store_artifact(
                 .collect();
             let carried = carry_over_unpulled(repo, &artifact, previous.as_ref(), &mut entries)?;
             let manifest = Manifest::new(entries).with_context(|| format!("cannot track `{rel}`"))?;
-            let mut partial = crate::partial::Partial::load(&repo.state_dir())?;
-            partial.set(rel, carried.then(|| manifest.oid()))?;
-            // These files are now mvc's: a later checkout may replace or delete them.
-            let mut checked_out =
-                crate::partial::Partial::load_record(&repo.state_dir(), crate::partial::Record::CheckedOut)?;
-            checked_out.set(rel, Some(manifest.oid()))?;
+            if into_workspace {
+                let mut partial = crate::partial::Partial::load(&repo.state_dir())?;
+                partial.set(rel, carried.then(|| manifest.oid()))?;
+                // These files are now mvc's: a later checkout may replace or delete them.
+                let mut checked_out =
+                    crate::partial::Partial::load_record(&repo.state_dir(), crate::partial::Record::CheckedOut)?;
+                checked_out.set(rel, Some(manifest.oid()))?;
+            }
             let oid = cache.insert_bytes(&manifest.to_bytes(), &mut batch)?;
             (oid, manifest.total_size(), Some(manifest.entries.len() as u64))
         }
@@ -218,8 +238,10 @@ pub(crate) fn store_artifact(
         Some(p) if p.oid == pointer.oid && p.kind == pointer.kind && p.meta == pointer.meta => Change::Unchanged,
         Some(_) => Change::Updated,
     };
-    write_pointer(repo, &artifact, &pointer)?;
-    link_workspace(repo, rel, kind, &resolved.files, oid)?;
+    if into_workspace {
+        write_pointer(repo, &artifact, &pointer)?;
+        link_workspace(repo, rel, kind, &resolved.files, oid)?;
+    }
     Ok(Stored { path: rel.to_string(), pointer, change, hashed: resolved.hashed })
 }
 

@@ -32,22 +32,7 @@ impl Section {
 
 /// Nested maps flattened to `a.b` keys; lists and scalars are leaves.
 pub fn flatten(value: &Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    fn walk(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
-        match v {
-            Value::Object(map) => {
-                for (k, child) in map {
-                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                    walk(&key, child, out);
-                }
-            }
-            leaf => {
-                out.insert(prefix.to_string(), leaf.clone());
-            }
-        }
-    }
-    walk("", value, &mut out);
-    out
+    crate::meta::flatten_lenient(value)
 }
 
 /// The values of one section of a pointer, flattened.
@@ -170,6 +155,7 @@ pub fn table(repo: &Repo, cols: &[Column], section: Section) -> Result<Table> {
     let mut keys = BTreeSet::new();
     let mut rows = Vec::new();
     for col in cols {
+        let before = rows.len();
         for (path, pointer) in meta_pointers(repo, &col.side)? {
             if col.only.as_ref().is_some_and(|o| *o != path) {
                 continue;
@@ -181,8 +167,33 @@ pub fn table(repo: &Repo, cols: &[Column], section: Section) -> Result<Table> {
             keys.extend(vals.keys().cloned());
             rows.push((col.label.clone(), path, vals));
         }
+        // A run without a metrics file: the last line of each step log stands in.
+        if section == Section::Metrics && rows.len() == before && col.only.is_none() {
+            for (path, vals) in step_log_metrics(repo, &col.side)? {
+                keys.extend(vals.keys().cloned());
+                rows.push((col.label.clone(), path, vals));
+            }
+        }
     }
     Ok(Table { keys: keys.into_iter().collect(), rows })
+}
+
+/// Each step log's last line on a side: (log path, values).
+fn step_log_metrics(repo: &Repo, side: &Side) -> Result<Vec<(String, BTreeMap<String, Value>)>> {
+    let patterns = crate::exp::log_patterns(&repo.config)?;
+    let logs = match side {
+        Side::Workspace => crate::exp::workspace_logs(&repo.root, &patterns)?,
+        Side::Rev(rev) => crate::exp::commit_logs(&repo.git, crate::revs::resolve(&repo.git, rev)?, &patterns)?,
+    };
+    Ok(logs
+        .into_iter()
+        .map(|(path, text)| {
+            let vals: BTreeMap<String, Value> =
+                crate::exp::last_values(&crate::exp::parse_log(&text)).into_iter().collect();
+            (path, vals)
+        })
+        .filter(|(_, vals)| !vals.is_empty())
+        .collect())
 }
 
 /// One key compared between two sides.

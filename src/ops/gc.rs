@@ -54,7 +54,7 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
     if !opts.workspace && opts.revs.is_empty() && opts.keep_last.is_none() {
         bail!(crate::error::hinted(
             "gc needs a scope: what to keep",
-            "use --workspace, --all-branches, --all-tags, --all-commits or --keep-last N (combinable)",
+            "use --workspace, --all-branches, --all-tags, --all-commits, --all-experiments or --keep-last N (combinable)",
         ));
     }
     let _lock = repo.lock_for("gc", crate::repo::CacheUse::Exclusive)?;

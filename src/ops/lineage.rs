@@ -37,8 +37,9 @@ pub struct Lineage {
     pub nodes: Vec<Node>,
 }
 
-/// Builds the lineage of `target` (a registry reference or an artifact path in the workspace).
-pub fn lineage(repo: &Repo, target: &str, cwd: &std::path::Path) -> Result<Lineage> {
+/// Builds the lineage of `target` (a registry reference, or an artifact path in the
+/// workspace or, with `rev`, at that revision: a commit, branch or experiment).
+pub fn lineage(repo: &Repo, target: &str, cwd: &std::path::Path, rev: Option<&str>) -> Result<Lineage> {
     let records = registry::read_records(&repo.git)?;
     let registered: BTreeMap<(String, String), String> = registry::state(&records)
         .into_iter()
@@ -62,8 +63,19 @@ pub fn lineage(repo: &Repo, target: &str, cwd: &std::path::Path) -> Result<Linea
         None => {
             let rel = repo.relative(cwd, std::path::Path::new(target))?;
             let rel = rel.strip_suffix(crate::pointer::SUFFIX).map(str::to_string).unwrap_or(rel);
-            let pointer = Artifact::from_rel(&rel).load_pointer(repo)?;
-            (rel, pointer, None)
+            match rev {
+                Some(rev) => {
+                    let commit = crate::revs::resolve(&repo.git, rev)?;
+                    let pointer = crate::revs::artifacts_at(&repo.git, commit)?
+                        .remove(&rel)
+                        .ok_or_else(|| anyhow::anyhow!("`{rel}` is not tracked at `{}`", crate::text::sanitize(rev)))?;
+                    (rel, pointer, Some(commit.to_string()))
+                }
+                None => {
+                    let pointer = Artifact::from_rel(&rel).load_pointer(repo)?;
+                    (rel, pointer, None)
+                }
+            }
         }
     };
     let mut graph = Lineage::default();

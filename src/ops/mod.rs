@@ -8,6 +8,7 @@ pub mod commit;
 pub mod compare;
 pub mod config;
 pub mod doctor;
+pub mod exp;
 pub mod fetch;
 pub mod fsck;
 pub mod gc;

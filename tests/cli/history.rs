@@ -153,7 +153,7 @@ fn gc_keep_last_removes_exactly_the_older_versions_and_pull_brings_them_back() {
     let run = env.mvc(&["gc"]).fails();
     insta::assert_snapshot!(run.stderr, @r"
     error: gc needs a scope: what to keep
-    hint: use --workspace, --all-branches, --all-tags, --all-commits or --keep-last N (combinable)
+    hint: use --workspace, --all-branches, --all-tags, --all-commits, --all-experiments or --keep-last N (combinable)
     ");
 
     let run = env.mvc(&["gc", "--keep-last", "1", "--dry-run"]).ok();

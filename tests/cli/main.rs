@@ -9,6 +9,7 @@ mod clouds;
 mod compare;
 mod conventions;
 mod core;
+mod exp;
 mod get;
 mod habits;
 mod history;

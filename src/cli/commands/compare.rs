@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use mvc::ops::compare::{Section, meta_diff, provenance};
 use mvc::ops::history::{Change, diff};
 
-use super::metrics::{FormatArgs, dep_line, diff_json, diff_table, sides};
+use super::metrics::{FormatArgs, cell, change_text, dep_line, diff_json, diff_table, sides};
 use super::{human_size, shown, utc_time};
 use crate::cli::Ui;
+use crate::cli::table::{Style, render};
 
 /// Compare two versions: artifacts, metrics, params, deps, and who made them when
 #[derive(clap::Args)]
@@ -45,6 +46,53 @@ pub fn run(args: CompareArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             "artifacts": changes, "metrics": diff_json(&metrics, &old, &new)["changes"],
             "params": diff_json(&params, &old, &new)["changes"], "deps": diff_json(&metrics, &old, &new)["deps"],
         }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.format.csv {
+        // One table for a spreadsheet: a row per changed artifact, metric, param and dep.
+        let header: Vec<String> =
+            ["section", "path", "key", "old", "new", "change", "change %"].iter().map(|s| s.to_string()).collect();
+        let mut rows = Vec::new();
+        for e in &artifacts {
+            let oid = |p: &Option<mvc::pointer::Pointer>| p.as_ref().map(|p| p.oid.to_hex()).unwrap_or_default();
+            rows.push(vec![
+                "artifact".into(),
+                shown(&e.path),
+                e.change.as_str().into(),
+                oid(&e.old),
+                oid(&e.new),
+                String::new(),
+                String::new(),
+            ]);
+        }
+        for (section, d) in [("metric", &metrics), ("param", &params)] {
+            for c in &d.changes {
+                rows.push(vec![
+                    section.into(),
+                    shown(&c.path),
+                    shown(&c.key),
+                    cell(c.old.as_ref()),
+                    cell(c.new.as_ref()),
+                    change_text(c),
+                    c.relative().map(|p| format!("{:+.1}%", p * 100.0)).unwrap_or_default(),
+                ]);
+            }
+        }
+        for dep in &metrics.deps {
+            let o = |v: &Option<String>| v.clone().unwrap_or_default();
+            rows.push(vec![
+                "dep".into(),
+                shown(&dep.artifact),
+                shown(&dep.dep),
+                o(&dep.old),
+                o(&dep.new),
+                String::new(),
+                String::new(),
+            ]);
+        }
+        for line in render(&header, &rows, Style::Csv, 0).lines() {
+            ui.out(line)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     for (label, col) in [("old", &old), ("new", &new)] {

@@ -25,6 +25,9 @@ pub struct GcArgs {
     /// Keep what every commit reachable from a ref uses
     #[arg(long)]
     all_commits: bool,
+    /// Keep what every experiment references (`refs/exps/*`)
+    #[arg(long)]
+    all_experiments: bool,
     /// Keep the last N versions of every artifact on the current branch
     #[arg(long, value_name = "N")]
     keep_last: Option<usize>,
@@ -53,6 +56,7 @@ pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             all_branches: args.all_branches,
             all_tags: args.all_tags,
             all_commits: args.all_commits,
+            all_experiments: args.all_experiments,
         },
         keep_last: args.keep_last,
         remote: args.remote.selected(),

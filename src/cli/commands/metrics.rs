@@ -26,7 +26,7 @@ pub struct FormatArgs {
 }
 
 impl FormatArgs {
-    /// Markdown when asked; CSV makes no sense inside the compare screen, so text then.
+    /// Markdown when asked, else text (`compare --csv` prints one table of its own).
     pub fn style_for_compare(&self) -> Style {
         if self.md { Style::Markdown } else { Style::Text }
     }
@@ -208,13 +208,22 @@ pub fn diff_table(diff: &MetaDiff, section: Section, style: Style) -> String {
         .map(|c| {
             let mut r = vec![shown(&c.path), shown(&c.key), cell(c.old.as_ref()), cell(c.new.as_ref())];
             if section == Section::Metrics {
-                r.push(c.delta().map(|d| format!("{d:+.4}")).unwrap_or_default());
+                r.push(change_text(c));
                 r.push(c.relative().map(|p| format!("{:+.1}%", p * 100.0)).unwrap_or_default());
             }
             r
         })
         .collect();
     render(&header, &rows, style, width())
+}
+
+/// new - old as text: exact for integers (`+50000`), four decimals otherwise (`+0.0125`).
+pub fn change_text(c: &mvc::ops::compare::ValueChange) -> String {
+    let int = |v: &Option<Value>| v.as_ref().and_then(|v| v.as_i64());
+    if let (Some(a), Some(b)) = (int(&c.old), int(&c.new)) {
+        return format!("{:+}", i128::from(b) - i128::from(a));
+    }
+    c.delta().filter(|d| d.is_finite()).map(|d| format!("{d:+.4}")).unwrap_or_default()
 }
 
 /// `dep changed: model.pkl was made from data 31fa81… , now d56f40…`.

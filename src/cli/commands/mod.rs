@@ -9,6 +9,7 @@ mod completions;
 mod config;
 mod diff;
 mod doctor;
+mod exp;
 mod fetch;
 mod fsck;
 mod gc;
@@ -75,6 +76,7 @@ pub enum Command {
     Params(metrics::ParamsArgs),
     Compare(compare::CompareArgs),
     Plots(plots::PlotsArgs),
+    Exp(exp::ExpArgs),
     #[command(hide = true)]
     MergeDriver(install::MergeDriverArgs),
     Completions(completions::CompletionsArgs),
@@ -120,6 +122,7 @@ impl Command {
             Command::Metrics(a) => a.wants_json(),
             Command::Params(a) => a.wants_json(),
             Command::Compare(a) => a.format.json,
+            Command::Exp(a) => a.wants_json(),
             Command::CheckIgnore(a) => a.json,
             _ => false,
         }
@@ -164,6 +167,7 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Params(args) => metrics::run_params(args, cwd, ui),
         Command::Compare(args) => compare::run(args, cwd, ui),
         Command::Plots(args) => plots::run(args, cwd, ui),
+        Command::Exp(args) => exp::run(args, cwd, ui),
         Command::MergeDriver(args) => install::run_merge_driver(args, cwd, ui),
         Command::Completions(args) => completions::run(args, ui),
         Command::Doctor(args) => doctor::run(args, cwd, ui),

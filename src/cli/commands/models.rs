@@ -214,6 +214,9 @@ enum Format {
 pub struct LineageArgs {
     /// A registry reference (NAME@v1.2.3, NAME#stage) or an artifact path
     target: String,
+    /// Read the artifact path at this revision or experiment instead of the workspace
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -224,7 +227,7 @@ pub struct LineageArgs {
 
 pub fn run_lineage(args: LineageArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = super::open_repo(cwd)?;
-    let graph = lineage(&repo, &args.target, cwd)?;
+    let graph = lineage(&repo, &args.target, cwd, args.rev.as_deref())?;
     if ui.json() {
         let nodes: Vec<serde_json::Value> = graph
             .nodes

@@ -3,12 +3,15 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mvc::ops::compare::{Selection, columns};
-use mvc::ops::plots::{chart, html, svg};
+use mvc::ops::compare::{Column, Selection, columns};
+use mvc::ops::history::Side;
+use mvc::ops::plots::{chart, step_chart};
 
 use crate::cli::Ui;
+use crate::cli::chart::{html, svg};
 
-/// Draw metrics over versions as a line chart (SVG, or an HTML page with a table)
+/// Draw metrics over versions, or step curves of runs, as line charts (SVG, or an HTML page
+/// with the numbers); one panel per metric
 #[derive(clap::Args)]
 pub struct PlotsArgs {
     /// Metrics to draw (flattened keys such as `loss.val`)
@@ -24,8 +27,12 @@ pub struct PlotsArgs {
     #[arg(short, long, value_name = "FILE", default_value = "plots.html")]
     out: PathBuf,
     /// Space the points by commit date instead of evenly by version
-    #[arg(long)]
+    #[arg(long, conflicts_with = "steps")]
     by_date: bool,
+    /// Draw step curves from step logs (x = step), one line per run: the `--rev`s given
+    /// (experiment names, revisions, `workspace`), else every experiment and the workspace
+    #[arg(long, conflicts_with = "versions")]
+    steps: bool,
     /// Open the result in the default viewer
     #[arg(long)]
     open: bool,
@@ -33,16 +40,34 @@ pub struct PlotsArgs {
 
 pub fn run(args: PlotsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = super::open_repo(cwd)?;
-    let selection = match args.versions {
-        Some(name) => Selection::Versions(name),
-        None if args.revs.is_empty() => anyhow::bail!(mvc::error::hinted(
-            "plots need versions to draw",
-            "give `--versions NAME` or `--rev REF` (several)",
-        )),
-        None => Selection::Refs(args.revs),
+    let chart = if args.steps {
+        let cols = if args.revs.is_empty() {
+            let mut cols: Vec<Column> = mvc::exp::list(&repo.git)?
+                .into_iter()
+                .map(|(name, commit)| Column {
+                    label: name,
+                    side: Side::Rev(commit.to_string()),
+                    only: None,
+                    time: None,
+                })
+                .collect();
+            cols.push(Column { label: "workspace".into(), side: Side::Workspace, only: None, time: None });
+            cols
+        } else {
+            columns(&repo, &Selection::Refs(args.revs.clone()))?
+        };
+        step_chart(&repo, &cols, &args.metrics)?
+    } else {
+        let selection = match args.versions {
+            Some(name) => Selection::Versions(name),
+            None if args.revs.is_empty() => anyhow::bail!(mvc::error::hinted(
+                "plots need versions to draw",
+                "give `--versions NAME` or `--rev REF` (several), or `--steps` for step curves of runs",
+            )),
+            None => Selection::Refs(args.revs),
+        };
+        chart(&repo, &columns(&repo, &selection)?, &args.metrics, args.by_date)?
     };
-    let cols = columns(&repo, &selection)?;
-    let chart = chart(&repo, &cols, &args.metrics, args.by_date)?;
     let out = if args.out.is_absolute() { args.out.clone() } else { cwd.join(&args.out) };
     let text = match out.extension().and_then(|e| e.to_str()) {
         Some("svg") => svg(&chart),
@@ -53,12 +78,13 @@ pub fn run(args: PlotsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     for note in &chart.notes {
         ui.warn(note);
     }
-    ui.status(format!(
-        "wrote `{}` ({} series over {})",
-        args.out.display(),
-        chart.series.len(),
+    let series = chart.series().count();
+    let over = if args.steps {
+        format!("{} of step curves", super::count(chart.panels.len() as u64, "panel"))
+    } else {
         super::count(chart.labels.len() as u64, "version")
-    ));
+    };
+    ui.status(format!("wrote `{}` ({series} series over {over})", args.out.display()));
     if args.open {
         let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
         if std::process::Command::new(opener).arg(&out).spawn().is_err() {

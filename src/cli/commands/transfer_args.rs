@@ -38,6 +38,9 @@ pub struct RevArgs {
     /// Use the pointers at every commit reachable from a ref
     #[arg(long)]
     pub all_commits: bool,
+    /// Use the pointers of every experiment (`mvc exp show` lists them)
+    #[arg(long)]
+    pub all_experiments: bool,
 }
 
 impl RevArgs {
@@ -47,6 +50,7 @@ impl RevArgs {
             all_branches: self.all_branches,
             all_tags: self.all_tags,
             all_commits: self.all_commits,
+            all_experiments: self.all_experiments,
         }
     }
 }
