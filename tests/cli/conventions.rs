@@ -147,3 +147,48 @@ fn doctor_and_man_pages() {
     assert!(page.contains("\\-\\-remote") || page.contains("--remote"), "{page}");
     assert!(out.join("mvc.1").exists());
 }
+
+#[test]
+fn every_command_that_reports_takes_json() {
+    let env = TestEnv::new();
+    let help = env.mvc(&["--help"]).ok().stdout;
+    let commands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| !l.starts_with("Options:"))
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(commands.len() > 30, "{commands:?}");
+    // Groups are checked through their subcommands; these print scripts or files, not reports.
+    let groups = ["remote", "config", "metrics", "params", "exp"];
+    let exempt = ["help", "completions", "man"];
+    let mut missing = Vec::new();
+    for command in commands.iter().filter(|c| !exempt.contains(c)) {
+        let mut invocations: Vec<Vec<String>> = vec![vec![command.to_string()]];
+        if groups.contains(command) {
+            let sub_help = env.mvc(&[command, "--help"]).ok().stdout;
+            invocations = sub_help
+                .split("Commands:")
+                .nth(1)
+                .unwrap_or_default()
+                .lines()
+                .take_while(|l| !l.starts_with("Options:"))
+                .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|s| *s != "help")
+                .map(|s| vec![command.to_string(), s.to_string()])
+                .collect();
+        }
+        for args in invocations {
+            let mut with_help: Vec<&str> = args.iter().map(String::as_str).collect();
+            with_help.push("--help");
+            if !env.mvc(&with_help).ok().stdout.contains("--json") {
+                missing.push(args.join(" "));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "commands without --json: {missing:?}");
+}

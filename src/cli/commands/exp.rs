@@ -75,6 +75,9 @@ enum ExpAction {
         /// Overwrite changes that no commit or experiment holds
         #[arg(short, long)]
         force: bool,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Create a branch at an experiment's commit
     Branch {
@@ -82,6 +85,9 @@ enum ExpAction {
         name: String,
         /// The new branch
         branch: String,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Remove experiments (their data stays in the cache until `mvc gc`)
     Remove {
@@ -91,6 +97,9 @@ enum ExpAction {
         /// Remove every experiment
         #[arg(long, conflicts_with = "names")]
         all: bool,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Push experiments: refs to a git remote, data to the mvc remote
     Push(TransferArgs),
@@ -134,10 +143,14 @@ struct TransferArgs {
 impl ExpArgs {
     pub fn wants_json(&self) -> bool {
         match &self.action {
-            ExpAction::Run { json, .. } | ExpAction::Save { json, .. } | ExpAction::Gc { json, .. } => *json,
+            ExpAction::Run { json, .. }
+            | ExpAction::Save { json, .. }
+            | ExpAction::Gc { json, .. }
+            | ExpAction::Apply { json, .. }
+            | ExpAction::Branch { json, .. }
+            | ExpAction::Remove { json, .. } => *json,
             ExpAction::Show { format, .. } | ExpAction::Diff { format, .. } => format.json,
             ExpAction::Push(t) | ExpAction::Pull(t) => t.json,
-            _ => false,
         }
     }
 }
@@ -275,8 +288,18 @@ pub fn run(args: ExpArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             print_block(ui, &render(&header, &rows, style(&format), width()))?;
             Ok(ExitCode::SUCCESS)
         }
-        ExpAction::Apply { name, force } => {
+        ExpAction::Apply { name, force, json } => {
             let report = ops::apply(&repo, &name, force, &ui.reporter())?;
+            if json {
+                let failed = report
+                    .checkout
+                    .artifacts
+                    .iter()
+                    .any(|a| matches!(a.outcome, mvc::ops::checkout::Outcome::Failed { .. }));
+                let artifacts: Vec<&str> = report.checkout.artifacts.iter().map(|a| a.path.as_str()).collect();
+                ui.out_json(&serde_json::json!({"experiment": name, "files": report.files, "artifacts": artifacts, "failed": failed}))?;
+                return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
+            }
             for f in &report.files {
                 ui.status(format!("wrote `{}`", shown(f)));
             }
@@ -296,8 +319,12 @@ pub fn run(args: ExpArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             ui.status(format!("applied `{}`; HEAD and the branch are unchanged", shown(&name)));
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        ExpAction::Branch { name, branch } => {
+        ExpAction::Branch { name, branch, json } => {
             let commit = ops::branch(&repo, &name, &branch)?;
+            if json {
+                ui.out_json(&serde_json::json!({"experiment": name, "branch": branch, "commit": commit}))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             ui.status(format!(
                 "created branch `{}` at {} (experiment `{}`)",
                 shown(&branch),
@@ -306,9 +333,13 @@ pub fn run(args: ExpArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             ));
             Ok(ExitCode::SUCCESS)
         }
-        ExpAction::Remove { names, all } => {
+        ExpAction::Remove { names, all, json } => {
             let names = if all { mvc::exp::list(&repo.git)?.into_iter().map(|(n, _)| n).collect() } else { names };
             let removed = ops::remove(&repo, &names)?;
+            if json {
+                ui.out_json(&serde_json::json!({"removed": removed}))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             ui.status(format!("removed {}; `mvc gc` frees their data", count(removed.len() as u64, "experiment")));
             Ok(ExitCode::SUCCESS)
         }

@@ -122,6 +122,7 @@ impl Command {
             Command::Metrics(a) => a.wants_json(),
             Command::Params(a) => a.wants_json(),
             Command::Compare(a) => a.format.json,
+            Command::Plots(a) => a.json,
             Command::Exp(a) => a.wants_json(),
             Command::CheckIgnore(a) => a.json,
             _ => false,

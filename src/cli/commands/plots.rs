@@ -36,6 +36,19 @@ pub struct PlotsArgs {
     /// Open the result in the default viewer
     #[arg(long)]
     open: bool,
+    /// Also print what was drawn as JSON (the chart still goes to `--out`)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--json` output: where the chart went and what it holds.
+#[derive(serde::Serialize)]
+struct PlotsView<'a> {
+    out: String,
+    series: usize,
+    panels: usize,
+    labels: &'a [String],
+    notes: &'a [String],
 }
 
 pub fn run(args: PlotsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
@@ -75,10 +88,20 @@ pub fn run(args: PlotsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         _ => anyhow::bail!("`{}` should end in .svg or .html", args.out.display()),
     };
     std::fs::write(&out, text).map_err(|e| anyhow::anyhow!("writing `{}`: {e}", args.out.display()))?;
-    for note in &chart.notes {
+    for note in chart.notes.iter().filter(|_| !ui.json()) {
         ui.warn(note);
     }
     let series = chart.series().count();
+    if ui.json() {
+        let view = PlotsView {
+            out: args.out.display().to_string(),
+            series,
+            panels: chart.panels.len(),
+            labels: &chart.labels,
+            notes: &chart.notes,
+        };
+        ui.out_json(&view)?;
+    }
     let over = if args.steps {
         format!("{} of step curves", super::count(chart.panels.len() as u64, "panel"))
     } else {
