@@ -1,0 +1,1 @@
+//! The chunked layout (DESIGN §7).
