@@ -229,6 +229,7 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
         lost: Default::default(),
         new_layout,
         layout: Default::default(),
+        known: Default::default(),
         store: Arc::new(object_store::memory::InMemory::new()),
         root: Default::default(),
     };

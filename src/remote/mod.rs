@@ -100,6 +100,8 @@ pub struct Remote {
     pub new_layout: Layout,
     /// The layout read from the marker (set by [`Remote::check_layout`]).
     pub(crate) layout: std::sync::OnceLock<Layout>,
+    /// Recipes this command read (chunked remotes).
+    pub(crate) known: chunked::Known,
     store: Arc<dyn ObjectStore>,
     root: StorePath,
 }
@@ -284,6 +286,10 @@ impl Remote {
                 format!("check the path with `mvc remote list`; a first `mvc push -r {}` creates it", self.name)
             ));
         }
+        if self.layout.get().is_some() {
+            // Already read (and checked) by this command.
+            return Ok(());
+        }
         let key = self.root.clone().join(MARKER);
         // The first request answers within a bound even when packets vanish (a firewall that
         // drops instead of refusing), so an unreachable remote is a fast error.
@@ -434,9 +440,25 @@ impl Remote {
         index.forget_present(&self.id, &lost);
     }
 
-    /// Whether object `oid` exists (a HEAD on its exact key; never on a prefix).
+    /// Refuses what the chunked layout does not support yet.
+    pub fn require_loose(&self, what: &str) -> Result<()> {
+        if let Layout::Chunked(_) = self.layout() {
+            bail!(crate::error::hinted(
+                format!("{what} is not supported yet on chunked remote `{}` ({})", self.name, self.display_url),
+                "pull the artifacts to check them; a loose remote (`mvc remote add --layout loose`) supports it"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether object `oid` exists (a HEAD on its exact key; never on a prefix): on a chunked
+    /// remote, whether its recipe does.
     pub async fn exists(&self, oid: &Oid) -> Result<bool> {
-        match self.store.head(&self.key(oid)).await {
+        let key = match self.layout() {
+            Layout::Loose => self.key(oid),
+            Layout::Chunked(_) => self.recipe_key(oid),
+        };
+        match self.store.head(&key).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => {
                 self.note_lost(*oid);
