@@ -33,11 +33,19 @@ const GROUP_OBJECTS: usize = 1024;
 /// Packs uploading at once during a push.
 const PACKS_IN_FLIGHT: usize = 2;
 
-/// Recipes this command has read, by every object they describe.
+/// Recipes this command has read, by every object they describe, and directories whose
+/// manifest came from the cache (their recipes are read only if a file of theirs is needed).
 #[derive(Default)]
-pub struct Known(Mutex<HashMap<Oid, Arc<ObjectRecipe>>>);
+pub struct Known(Mutex<HashMap<Oid, Arc<ObjectRecipe>>>, Mutex<Vec<Oid>>);
 
 impl Known {
+    /// Notes that the files of manifest `oid` may be fetched: their recipe is its recipe.
+    pub fn directory(&self, oid: Oid) {
+        if let Ok(mut dirs) = self.1.lock() {
+            dirs.push(oid);
+        }
+    }
+
     fn get(&self, oid: &Oid) -> Option<Arc<ObjectRecipe>> {
         self.0.lock().ok()?.get(oid).cloned()
     }
@@ -473,7 +481,17 @@ pub async fn fetch(
     stats.present = (seen.len() - needed.len()) as u64;
     let mut failures = Failures::new("downloaded from", remote);
 
-    // Recipes not read yet.
+    // Recipes not read yet: first those of directories this command looks at, then the
+    // objects' own.
+    if needed.iter().any(|o| remote.known.get(o).is_none()) {
+        let dirs: Vec<Oid> = remote.known.1.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default();
+        let dirs: Vec<Oid> = dirs.into_iter().filter(|d| remote.known.get(d).is_none()).collect();
+        let _: Vec<Option<Recipe>> = futures::stream::iter(dirs)
+            .map(|oid| async move { remote.read_recipe(&oid).await })
+            .buffer_unordered(remote.jobs)
+            .try_collect()
+            .await?;
+    }
     let unknown: Vec<Oid> = needed.iter().filter(|o| remote.known.get(o).is_none()).copied().collect();
     let read: Vec<(Oid, Result<Option<Recipe>>)> = futures::stream::iter(unknown)
         .map(|oid| async move { (oid, remote.read_recipe(&oid).await) })

@@ -466,6 +466,9 @@ pub async fn fetch_manifests(
     reporter: &dyn Reporter,
 ) -> Result<(BTreeMap<Oid, Manifest>, TransferStats)> {
     let objects: Vec<Object> = oids.iter().map(|o| Object { oid: *o, size: None }).collect();
+    for oid in oids {
+        remote.known.directory(*oid);
+    }
     let stats = fetch(remote, cache, &objects, reporter).await?;
     let mut out = BTreeMap::new();
     for oid in oids {
