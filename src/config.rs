@@ -41,6 +41,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "core.link",
     "core.jobs",
     "core.follow_symlinks",
+    "core.dedup_depth",
     "cache.dir",
     "registry.stages",
     "registry.required_meta",

@@ -153,12 +153,8 @@ fn fetch_targets(
         remote.check_layout(false).await?;
         // Manifests first; one that cannot be had (missing, corrupt, invalid) is that
         // directory's problem, named with it, and the others go on.
-        let manifests: Vec<transfer::Object> = targets
-            .iter()
-            .filter(|t| t.pointer.kind == Kind::Dir)
-            .map(|t| transfer::Object { oid: t.pointer.oid, size: None })
-            .collect();
-        let manifest_result = transfer::fetch(&remote, &cache, &manifests, reporter).await;
+        let manifests: Vec<_> = targets.iter().filter(|t| t.pointer.kind == Kind::Dir).map(|t| t.pointer.oid).collect();
+        let manifest_result = transfer::fetch_directories(&remote, &cache, &manifests, reporter).await;
         if let Some(stop) = remote.stop.error() {
             return Err(stop);
         }

@@ -218,6 +218,7 @@ async fn collect_on_remote(
     opts: &GcOptions,
 ) -> Result<Vec<(Oid, u64)>> {
     remote.check_layout(false).await?;
+    remote.require_loose("`gc -c`")?;
     remote.require_marker().await?;
     let prefix = remote.objects_prefix();
     let listed: Vec<object_store::ObjectMeta> =

@@ -52,9 +52,15 @@ fn update(
     Ok(())
 }
 
-/// `remote add`: records a remote's URL (and makes it the default when asked or when it is
-/// the first remote).
-pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layer: Layer) -> Result<bool> {
+/// `remote add`: records a remote's URL and, when given, the layout a first push writes
+/// (`loose` or `chunked`; a remote's marker decides once written), and makes it the default
+/// when asked or when it is the first remote.
+pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layout: Option<&str>, layer: Layer) -> Result<bool> {
+    if let Some(l) = layout
+        && crate::remote::Layout::parse(l).is_none()
+    {
+        bail!("unknown layout `{}`: use `loose` or `chunked`", crate::text::sanitize(l));
+    }
     check_name(name)?;
     if layer != Layer::Local {
         crate::secrets::check_url(name, "URL", url)?;
@@ -70,6 +76,9 @@ pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layer: Layer)
     let becomes_default = make_default || (first && repo.config.remote.is_none());
     update(repo, layer, |map| {
         config::set_dotted(map, &format!("remotes.{name}.url"), Value::String(url.to_string()))?;
+        if let Some(l) = layout {
+            config::set_dotted(map, &format!("remotes.{name}.layout"), Value::String(l.to_string()))?;
+        }
         if becomes_default {
             config::set_dotted(map, "core.remote", Value::String(name.to_string()))?;
         }

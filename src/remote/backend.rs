@@ -204,6 +204,16 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
     let trusted = endpoint_trusted(repo, &rc.name, endpoint.as_deref());
     let display_url = redact_url(&url);
     let id = format!("{url}|{}", endpoint.clone().unwrap_or_default());
+    let new_layout = match rc.get("layout") {
+        None => super::Layout::Loose,
+        Some(name) => super::Layout::parse(&name).with_context(|| {
+            format!(
+                "remote `{}`: `layout` must be `loose` or `chunked`, got `{}`",
+                rc.name,
+                crate::text::sanitize(&name)
+            )
+        })?,
+    };
     let mut remote = Remote {
         name: rc.name.clone(),
         display_url,
@@ -217,6 +227,9 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
         missing_dir: None,
         stop: Default::default(),
         lost: Default::default(),
+        new_layout,
+        layout: Default::default(),
+        known: Default::default(),
         store: Arc::new(object_store::memory::InMemory::new()),
         root: Default::default(),
     };

@@ -46,6 +46,9 @@ pub async fn fetch(
 ) -> Result<TransferStats> {
     remote.check_layout(false).await?;
     let _active = remote.stop.activate();
+    if let super::Layout::Chunked(_) = remote.layout() {
+        return super::chunked::fetch(remote, cache, objects, reporter).await;
+    }
     let mut stats = TransferStats::default();
     let mut seen = HashSet::new();
     let needed: Vec<&Object> = objects.iter().filter(|o| seen.insert(o.oid) && !cache.contains(&o.oid)).collect();
@@ -248,6 +251,7 @@ pub enum RemoteCopy {
 /// dropped from the known-present set by the caller ([`Remote::forget_lost`]).
 pub async fn verify(remote: &Remote, oids: &[Oid], reporter: &dyn Reporter) -> Result<Vec<(Oid, RemoteCopy)>> {
     remote.check_layout(false).await?;
+    remote.require_loose("verifying objects (`fsck -c`, `push --verify`)")?;
     let _active = remote.stop.activate();
     reporter.start("verifying on the remote", oids.len() as u64, 0);
     let results: Vec<Option<(Oid, RemoteCopy)>> = futures::stream::iter(oids.iter().copied())

@@ -3,8 +3,12 @@
 //! config, decides which credentials may be sent where, and guards the layout marker.
 
 pub mod backend;
+pub mod chunk;
+pub mod chunked;
 mod download;
 pub mod fault;
+pub mod pack;
+pub mod recipe;
 pub mod transfer;
 mod upload;
 
@@ -24,8 +28,46 @@ pub const MARKER: &str = "mvc-remote.yaml";
 /// How long the first request of a command may take before the remote counts as unreachable.
 const FIRST_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
-const MARKER_TEXT: &str =
-    "# written by mvc on first push; describes how objects are laid out here\nversion: 1\nlayout: blake3\n";
+const MARKER_HEAD: &str = "# written by mvc on first push; describes how objects are laid out here\nversion: 1\n";
+
+/// How a remote lays out its objects (named in its `mvc-remote.yaml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Whole objects under `blake3/` (DESIGN §3.1); the marker says `layout: blake3`.
+    Loose,
+    /// Packs of chunks and recipes (DESIGN §7), cut with these parameters.
+    Chunked(chunk::Chunking),
+}
+
+impl Layout {
+    /// Parses a layout name as typed (`loose` or `chunked`, with default chunking).
+    pub fn parse(name: &str) -> Option<Layout> {
+        match name {
+            "loose" | "blake3" => Some(Layout::Loose),
+            "chunked" => Some(Layout::Chunked(chunk::DEFAULT)),
+            _ => None,
+        }
+    }
+
+    /// Its name as users type it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Layout::Loose => "loose",
+            Layout::Chunked(_) => "chunked",
+        }
+    }
+
+    /// The marker's exact text.
+    fn marker_text(&self) -> String {
+        match self {
+            Layout::Loose => format!("{MARKER_HEAD}layout: blake3\n"),
+            Layout::Chunked(c) => format!(
+                "{MARKER_HEAD}layout: chunked\nchunking:\n  min: {}\n  avg: {}\n  max: {}\n",
+                c.min, c.avg, c.max
+            ),
+        }
+    }
+}
 
 /// An opened remote.
 pub struct Remote {
@@ -54,6 +96,12 @@ pub struct Remote {
     pub stop: Stop,
     /// Objects this command found missing or corrupt here, to drop from the known-present set.
     pub lost: std::sync::Mutex<std::collections::HashSet<Oid>>,
+    /// The layout a first push writes (config `remotes.NAME.layout`, default loose).
+    pub new_layout: Layout,
+    /// The layout read from the marker (set by [`Remote::check_layout`]).
+    pub(crate) layout: std::sync::OnceLock<Layout>,
+    /// Recipes this command read (chunked remotes).
+    pub(crate) known: chunked::Known,
     store: Arc<dyn ObjectStore>,
     root: StorePath,
 }
@@ -182,6 +230,8 @@ pub struct Interrupted;
 struct Marker {
     version: u32,
     layout: String,
+    #[serde(default)]
+    chunking: Option<chunk::Chunking>,
 }
 
 impl Remote {
@@ -219,6 +269,12 @@ impl Remote {
         }
     }
 
+    /// The layout found by [`Remote::check_layout`] (for a remote with no marker yet, the one a
+    /// first push would write).
+    pub fn layout(&self) -> Layout {
+        self.layout.get().copied().unwrap_or(self.new_layout)
+    }
+
     /// Reads the layout marker; refuses a layout this mvc does not know, a bucket that does
     /// not exist, and (for read-only commands) a local remote directory that does not exist.
     /// When `create` is set (a push) and the marker is missing, writes it, unless the store
@@ -229,6 +285,10 @@ impl Remote {
                 format!("remote `{}` not found at `{}`", self.name, dir.display()),
                 format!("check the path with `mvc remote list`; a first `mvc push -r {}` creates it", self.name)
             ));
+        }
+        if self.layout.get().is_some() {
+            // Already read (and checked) by this command.
+            return Ok(());
         }
         let key = self.root.clone().join(MARKER);
         // The first request answers within a bound even when packets vanish (a firewall that
@@ -250,7 +310,16 @@ impl Remote {
                 let text = String::from_utf8_lossy(&bytes);
                 let marker: Marker = crate::yaml::parse(&text)
                     .map_err(|e| anyhow::anyhow!("remote `{}` has an invalid `{MARKER}`: {e}", self.name))?;
-                if marker.version != 1 || marker.layout != "blake3" {
+                let layout = match (marker.version, marker.layout.as_str(), marker.chunking) {
+                    (1, "blake3", None) => Some(Layout::Loose),
+                    (1, "chunked", Some(c)) => {
+                        c.check()
+                            .map_err(|e| anyhow::anyhow!("remote `{}` has an invalid `{MARKER}`: {e}", self.name))?;
+                        Some(Layout::Chunked(c))
+                    }
+                    _ => None,
+                };
+                let Some(layout) = layout else {
                     bail!(crate::error::hinted(
                         format!(
                             "remote `{}` ({}) uses layout `{}` version {}, which this mvc does not know",
@@ -261,7 +330,8 @@ impl Remote {
                         ),
                         "upgrade mvc"
                     ));
-                }
+                };
+                let _ = self.layout.set(layout);
                 Ok(())
             }
             Err(e @ object_store::Error::NotFound { .. }) => {
@@ -281,7 +351,10 @@ impl Remote {
                 // A store that is not empty and not an mvc remote (a config could name any
                 // directory, `~` say) is never written to: mvc only starts remotes afresh.
                 let foreign = listed.is_some_and(|l| {
-                    !l.objects.is_empty() || l.common_prefixes.iter().any(|p| p.filename() != Some("blake3"))
+                    !l.objects.is_empty()
+                        || l.common_prefixes
+                            .iter()
+                            .any(|p| !matches!(p.filename(), Some("blake3" | "packs" | "recipes")))
                 });
                 if create && !self.read_only && foreign {
                     bail!(crate::error::hinted(
@@ -292,9 +365,10 @@ impl Remote {
                         "point the remote at an empty location (or an existing mvc remote)".to_string()
                     ));
                 }
+                let _ = self.layout.set(self.new_layout);
                 if create && !self.read_only {
                     self.store
-                        .put(&key, PutPayload::from_static(MARKER_TEXT.as_bytes()))
+                        .put(&key, PutPayload::from(self.new_layout.marker_text().into_bytes()))
                         .await
                         .map_err(|e| self.error("writing the layout marker", e))?;
                 }
@@ -366,9 +440,25 @@ impl Remote {
         index.forget_present(&self.id, &lost);
     }
 
-    /// Whether object `oid` exists (a HEAD on its exact key; never on a prefix).
+    /// Refuses what the chunked layout does not support yet.
+    pub fn require_loose(&self, what: &str) -> Result<()> {
+        if let Layout::Chunked(_) = self.layout() {
+            bail!(crate::error::hinted(
+                format!("{what} is not supported yet on chunked remote `{}` ({})", self.name, self.display_url),
+                "pull the artifacts to check them; a loose remote (`mvc remote add --layout loose`) supports it"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether object `oid` exists (a HEAD on its exact key; never on a prefix): on a chunked
+    /// remote, whether its recipe does.
     pub async fn exists(&self, oid: &Oid) -> Result<bool> {
-        match self.store.head(&self.key(oid)).await {
+        let key = match self.layout() {
+            Layout::Loose => self.key(oid),
+            Layout::Chunked(_) => self.recipe_key(oid),
+        };
+        match self.store.head(&key).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => {
                 self.note_lost(*oid);

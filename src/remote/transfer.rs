@@ -52,6 +52,9 @@ pub struct PushSet {
     pub files: Vec<Object>,
     /// Directory artifacts.
     pub dirs: Vec<DirObjects>,
+    /// Earlier versions of each file object's or manifest's artifact, newest first: a
+    /// chunked remote dedups against their recipes.
+    pub history: std::collections::HashMap<Oid, Vec<Oid>>,
 }
 
 /// Counts from a transfer.
@@ -212,7 +215,15 @@ pub async fn push(
     }
     remote.check_layout(true).await?;
     let _active = remote.stop.activate();
-    let result = push_inner(remote, cache, index, set, mode, reporter).await;
+    let result = match remote.layout() {
+        super::Layout::Chunked(params) => {
+            if mode.verify {
+                remote.require_loose("`push --verify`")?;
+            }
+            super::chunked::push(remote, cache, index, set, params, reporter).await
+        }
+        super::Layout::Loose => push_inner(remote, cache, index, set, mode, reporter).await,
+    };
     remote.forget_lost(index);
     result
 }
@@ -362,6 +373,7 @@ pub async fn repair(
     reporter: &dyn Reporter,
 ) -> Result<HashSet<Oid>> {
     remote.check_layout(true).await?;
+    remote.require_loose("`fsck -c --repair`")?;
     let _active = remote.stop.activate();
     let (files, dirs): (Vec<Oid>, Vec<Oid>) = oids.iter().partition(|o| !manifests.contains(o));
     let (mut sent, _, failures) = upload_all(remote, cache, &files, reporter).await;
@@ -387,7 +399,18 @@ pub async fn check_exists(remote: &Remote, oids: Vec<Oid>, stats: &mut TransferS
     if oids.is_empty() {
         return Ok(HashSet::new());
     }
-    let use_list = remote.can_list && oids.len() > HEAD_LIMIT && {
+    if let super::Layout::Chunked(_) = remote.layout()
+        && remote.can_list
+        && oids.len() > HEAD_LIMIT
+    {
+        stats.checks += 1;
+        let all = remote.list_recipes().await?;
+        for oid in oids.iter().filter(|o| !all.contains(o)) {
+            remote.note_lost(*oid);
+        }
+        return Ok(oids.into_iter().filter(|o| all.contains(o)).collect());
+    }
+    let use_list = remote.can_list && oids.len() > HEAD_LIMIT && remote.layout() == super::Layout::Loose && {
         // One shard's size times 256 estimates the whole remote; listing is worth it when the
         // remote is not vastly larger than what we ask about.
         let sample = list_shard(remote, "00").await?;
@@ -435,6 +458,22 @@ async fn list_shard(remote: &Remote, two: &str) -> Result<HashSet<Oid>> {
         .collect())
 }
 
+/// Downloads directory manifests into the cache (what fails is reported by the returned
+/// error, after the others were fetched). On a chunked remote it also remembers them as
+/// directories, whose recipes hold their files.
+pub async fn fetch_directories(
+    remote: &Remote,
+    cache: &Cache,
+    oids: &[Oid],
+    reporter: &dyn Reporter,
+) -> Result<TransferStats> {
+    for oid in oids {
+        remote.known.directory(*oid);
+    }
+    let objects: Vec<Object> = oids.iter().map(|o| Object { oid: *o, size: None }).collect();
+    fetch(remote, cache, &objects, reporter).await
+}
+
 /// Downloads (if needed) and validates the manifests of `oids`, returning them by oid.
 pub async fn fetch_manifests(
     remote: &Remote,
@@ -443,6 +482,9 @@ pub async fn fetch_manifests(
     reporter: &dyn Reporter,
 ) -> Result<(BTreeMap<Oid, Manifest>, TransferStats)> {
     let objects: Vec<Object> = oids.iter().map(|o| Object { oid: *o, size: None }).collect();
+    for oid in oids {
+        remote.known.directory(*oid);
+    }
     let stats = fetch(remote, cache, &objects, reporter).await?;
     let mut out = BTreeMap::new();
     for oid in oids {

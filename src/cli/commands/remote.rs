@@ -64,6 +64,10 @@ enum Action {
         /// Record it in this clone's own config (`.git/mvc/config`) instead of the committed config
         #[arg(long)]
         local: bool,
+        /// How a first push lays objects out: `loose` (whole objects) or `chunked` (packs of
+        /// deduplicated chunks; each version costs what changed)
+        #[arg(long, value_parser = ["loose", "chunked"])]
+        layout: Option<String>,
     },
     /// List remotes
     List,
@@ -136,8 +140,8 @@ pub fn run(args: RemoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let view =
         |remote: &str, action: &'static str| ChangeView { remote: remote.to_string(), action, ..Default::default() };
     let change = match args.action {
-        Action::Add { name, url, default, local } => {
-            let is_default = ops::add(&repo, &name, &url, default, layer(local))?;
+        Action::Add { name, url, default, local, layout } => {
+            let is_default = ops::add(&repo, &name, &url, default, layout.as_deref(), layer(local))?;
             let note = if is_default { " (default)" } else { "" };
             ui.status(format!("added remote `{name}`{note}: {}", mvc::remote::backend::redact_url(&url)));
             let commit = record(&repo, !local, message)?;

@@ -1,0 +1,283 @@
+//! Chunked remotes (DESIGN §7): round trips, dedup between versions, request counts for many
+//! small files, damage and interrupted pushes, concurrent pushers.
+
+use crate::fault_proxy::{Fault, FaultProxy, Rule};
+use crate::harness::TestEnv;
+use crate::push_pull::{files_under, s3};
+use crate::s3_server::{BUCKET, S3Server};
+
+/// Deterministic incompressible bytes (xorshift), like model weights.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+/// A repo with a chunked local-directory remote `origin` at `<tmp>/remote`.
+fn local_project() -> TestEnv {
+    let env = TestEnv::new();
+    let remote = env.path("../remote");
+    env.mvc(&["remote", "add", "origin", remote.to_str().unwrap(), "--layout", "chunked"]).ok();
+    env
+}
+
+fn commit(env: &TestEnv, msg: &str) {
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", msg]);
+}
+
+fn pushed_bytes(env: &TestEnv) -> u64 {
+    env.mvc(&["push", "--json"]).ok().json()["bytes"].as_u64().unwrap()
+}
+
+#[test]
+fn chunked_round_trip_on_s3_with_partial_pull() {
+    let server = S3Server::start();
+    let env = TestEnv::new();
+    env.write("model.bin", noise(3 << 20, 1));
+    for i in 0..50 {
+        env.write(&format!("data/part{}/f{i}.txt", i % 3), format!("row {i}\n"));
+    }
+    env.mvc(&["add", "-q", "model.bin", "data"]).ok();
+    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/project"), "--layout", "chunked"]).ok();
+    env.mvc(&["remote", "modify", "origin", "endpoint", &server.endpoint]).ok();
+    env.mvc(&["remote", "modify", "origin", "retries", "0"]).ok();
+    commit(&env, "v1");
+    let run = s3(&env, &["push"]).ok();
+    insta::assert_snapshot!(run.stderr, @"pushed 2 objects (3.0 MiB) to `origin`; 0 already there");
+    let marker = std::fs::read_to_string(server.object_file("project/mvc-remote.yaml")).unwrap();
+    assert!(marker.contains("layout: chunked\nchunking:\n  min: 16384\n  avg: 65536\n  max: 262144\n"), "{marker}");
+    assert!(!server.object_file("project/blake3").exists(), "no loose objects on a chunked remote");
+    let run = s3(&env, &["push"]).ok();
+    insta::assert_snapshot!(run.stderr, @"pushed 0 objects (0 B) to `origin`; 2 already there");
+
+    // A partial pull reads only what the one file needs.
+    let clone = env.clone_repo();
+    s3(&clone, &["pull", "data/part1/f1.txt"]).ok();
+    assert_eq!(clone.read("data/part1/f1.txt"), "row 1\n");
+    assert!(!clone.path("data/part0/f0.txt").exists());
+    assert!(!clone.path("model.bin").exists());
+
+    let run = s3(&clone, &["pull"]).ok();
+    assert!(run.stderr.contains("checked out `model.bin` (1 file)"), "{}", run.stderr);
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+    for i in 0..50 {
+        let rel = format!("data/part{}/f{i}.txt", i % 3);
+        assert_eq!(clone.read(&rel), env.read(&rel));
+    }
+    assert_eq!(clone.mvc(&["status", "--check"]).code, 0);
+}
+
+#[test]
+fn each_new_version_costs_what_changed() {
+    let env = local_project();
+    let size = 32 << 20;
+    let mut model = noise(size, 7);
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    let v1 = pushed_bytes(&env);
+    assert!(v1 >= size as u64 && v1 < size as u64 + (1 << 20), "v1 sent {v1}");
+
+    // v2: 1 MiB overwritten in place.
+    model[8 << 20..9 << 20].copy_from_slice(&noise(1 << 20, 8));
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    let v2 = pushed_bytes(&env);
+    assert!(v2 < (1 << 20) + (768 << 10), "an in-place 1 MiB change sent {v2} bytes");
+
+    // v3: 4 KiB inserted in the middle; everything after it shifts.
+    model.splice(16 << 20..16 << 20, noise(4096, 9));
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v3");
+    let v3 = pushed_bytes(&env);
+    assert!(v3 < 1 << 20, "a 4 KiB insertion sent {v3} bytes");
+
+    // v4: a 2 MiB tensor appended.
+    model.extend_from_slice(&noise(2 << 20, 10));
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v4");
+    let v4 = pushed_bytes(&env);
+    assert!(v4 < (2 << 20) + (512 << 10), "appending 2 MiB sent {v4} bytes");
+
+    let stored = dir_bytes(&env.path("../remote"));
+    assert!(stored < size as u64 + (5 << 20), "four versions take {stored} bytes on the remote");
+
+    // Every version pulls back whole and verified.
+    let clone = env.clone_repo();
+    clone.mvc(&["fetch", "--all-commits"]).ok();
+    clone.mvc(&["checkout"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), model);
+    clone.mvc(&["checkout", "--rev", "HEAD~2", "model.bin"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap().len(), size);
+}
+
+#[test]
+fn compressible_data_is_stored_compressed() {
+    let env = local_project();
+    let csv: String = (0..200_000).map(|i| format!("{i},{},label{}\n", i * 7 % 1000, i % 5)).collect();
+    env.write("data.csv", &csv);
+    env.mvc(&["add", "-q", "data.csv"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    let stored = dir_bytes(&env.path("../remote/packs"));
+    assert!(stored * 2 < csv.len() as u64, "{stored} bytes stored for a {}-byte CSV", csv.len());
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    assert_eq!(clone.read("data.csv"), csv);
+}
+
+#[test]
+fn many_small_files_cost_a_handful_of_requests() {
+    let server = S3Server::start();
+    let proxy = FaultProxy::start(&server.endpoint);
+    let env = TestEnv::new();
+    for i in 0..2000u64 {
+        let len = 1024 + (i as usize * 37) % 3072;
+        env.write(&format!("data/d{}/f{i:04}.bin", i % 20), noise(len, i + 100));
+    }
+    env.mvc(&["add", "-q", "data"]).ok();
+    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p"), "--layout", "chunked"]).ok();
+    env.mvc(&["remote", "modify", "origin", "endpoint", &proxy.endpoint]).ok();
+    commit(&env, "v1");
+    let json = s3(&env, &["push", "--json"]).ok().json();
+    assert_eq!(json["uploaded"], 1, "one recipe for the directory: {json}");
+    let pushed = proxy.log().len();
+    assert!(pushed <= 8, "pushing 2,000 files took {pushed} requests: {:?}", proxy.log());
+
+    let clone = env.clone_repo();
+    let before = proxy.log().len();
+    s3(&clone, &["pull"]).ok();
+    let pulled = proxy.log().len() - before;
+    assert!(pulled <= 8, "pulling 2,000 files took {pulled} requests: {:?}", &proxy.log()[before..]);
+    assert_eq!(
+        std::fs::read(clone.path("data/d7/f1987.bin")).unwrap(),
+        std::fs::read(env.path("data/d7/f1987.bin")).unwrap()
+    );
+    assert_eq!(files_under(&clone.path("data")), 2000);
+}
+
+#[test]
+fn a_corrupt_pack_is_refused_naming_the_remote_and_pack() {
+    let env = local_project();
+    env.write("model.bin", noise(2 << 20, 3));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    let packs: Vec<_> = std::fs::read_dir(env.path("../remote/packs")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(packs.len(), 1);
+    let mut bytes = std::fs::read(&packs[0]).unwrap();
+    bytes[1 << 20] ^= 0x01;
+    std::fs::write(&packs[0], bytes).unwrap();
+    let name = packs[0].file_name().unwrap().to_str().unwrap().to_string();
+
+    let clone = env.clone_repo();
+    let run = clone.mvc(&["pull"]).fails();
+    assert!(
+        run.stderr.contains(&format!("error: pack {name} on remote `origin` ("))
+            && run.stderr.contains("is corrupt: chunk "),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nothing from it was stored"), "{}", run.stderr);
+    assert!(!clone.path("model.bin").exists());
+    assert!(!clone.object(&env.pointer_oid("model.bin")).exists(), "nothing unverified enters the cache");
+}
+
+#[test]
+fn a_push_cut_off_before_its_recipes_is_never_misread_and_a_rerun_completes() {
+    let server = S3Server::start();
+    let proxy = FaultProxy::start(&server.endpoint);
+    let env = TestEnv::new();
+    env.write("model.bin", noise(3 << 20, 5));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p"), "--layout", "chunked"]).ok();
+    env.mvc(&["remote", "modify", "origin", "endpoint", &proxy.endpoint]).ok();
+    env.mvc(&["remote", "modify", "origin", "retries", "0"]).ok();
+    commit(&env, "v1");
+    // Packs go up; the recipe never does (as if the pusher died between the two).
+    proxy.rule(Rule::new(Fault::Status(500)).method("PUT").path("/recipes/"));
+    s3(&env, &["push"]).fails();
+    assert!(proxy.log().iter().any(|(m, p, f)| m == "PUT" && p.contains("/packs/") && f.is_none()));
+
+    let clone = env.clone_repo();
+    let run = s3(&clone, &["pull"]).fails();
+    assert!(run.stderr.contains("is not on remote `origin`"), "{}", run.stderr);
+    assert!(!clone.path("model.bin").exists());
+
+    proxy.clear();
+    s3(&env, &["push"]).ok();
+    s3(&clone, &["pull"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+}
+
+#[test]
+fn killed_push_then_pull_never_misreads() {
+    let env = local_project();
+    env.write("model.bin", noise(24 << 20, 11));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    let mut child = env.spawn_mvc(&["push"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    let clone = env.clone_repo();
+    let run = clone.mvc(&["pull"]);
+    if run.code == 0 {
+        assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+    } else {
+        assert!(run.stderr.contains("is not on remote `origin`"), "{}", run.stderr);
+        assert!(!clone.path("model.bin").exists());
+    }
+    env.mvc(&["push"]).ok();
+    clone.mvc(&["pull"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+}
+
+#[test]
+fn two_concurrent_pushers_lose_nothing() {
+    let env = local_project();
+    env.write("base.bin", noise(1 << 20, 1));
+    env.mvc(&["add", "-q", "base.bin"]).ok();
+    commit(&env, "base");
+    env.mvc(&["push"]).ok();
+    let a = env.clone_repo();
+    let b = env.clone_repo();
+    // Both share most chunks with each other (same base content, different tails).
+    let shared = noise(4 << 20, 2);
+    a.write("a.bin", [shared.as_slice(), &noise(1 << 20, 3)].concat());
+    b.write("b.bin", [shared.as_slice(), &noise(1 << 20, 4)].concat());
+    for (c, f) in [(&a, "a.bin"), (&b, "b.bin")] {
+        c.mvc(&["add", "-q", f]).ok();
+        commit(c, f);
+    }
+    let pa = a.spawn_mvc(&["push"]);
+    let pb = b.spawn_mvc(&["push"]);
+    a.finish_child(pa).ok();
+    b.finish_child(pb).ok();
+    for (c, f) in [(&a, "a.bin"), (&b, "b.bin")] {
+        let fresh = c.clone_repo();
+        fresh.mvc(&["pull"]).ok();
+        assert_eq!(std::fs::read(fresh.path(f)).unwrap(), std::fs::read(c.path(f)).unwrap());
+        assert_eq!(std::fs::read(fresh.path("base.bin")).unwrap().len(), 1 << 20);
+    }
+}
