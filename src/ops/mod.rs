@@ -13,6 +13,7 @@ pub mod fsck;
 pub mod gc;
 pub mod get;
 pub mod history;
+pub mod import_dvc;
 pub mod init;
 pub mod install;
 pub mod lineage;

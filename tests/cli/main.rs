@@ -15,6 +15,7 @@ mod history;
 mod hooks;
 mod hostile;
 mod hygiene;
+mod importers;
 mod json_docs;
 mod push_pull;
 mod readme;

@@ -13,6 +13,7 @@ mod fetch;
 mod fsck;
 mod gc;
 mod get;
+mod import_dvc;
 mod init;
 mod install;
 mod log;
@@ -55,6 +56,7 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     Pull(fetch::PullArgs),
     Get(get::GetArgs),
+    ImportDvc(import_dvc::ImportDvcArgs),
     Diff(diff::DiffArgs),
     Log(log::LogArgs),
     Ls(ls::LsArgs),
@@ -102,6 +104,7 @@ impl Command {
             Command::Fetch(a) => a.args.json,
             Command::Pull(a) => a.args.json,
             Command::Get(a) => a.json,
+            Command::ImportDvc(a) => a.json,
             Command::Diff(a) => a.json,
             Command::Log(a) => a.json,
             Command::Ls(a) => a.json,
@@ -144,6 +147,7 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Fetch(args) => fetch::run_fetch(args, cwd, ui),
         Command::Pull(args) => fetch::run_pull(args, cwd, ui),
         Command::Get(args) => get::run(args, cwd, ui),
+        Command::ImportDvc(args) => import_dvc::run(args, cwd, ui),
         Command::Diff(args) => diff::run(args, cwd, ui),
         Command::Log(args) => log::run(args, cwd, ui),
         Command::Ls(args) => ls::run(args, cwd, ui),
