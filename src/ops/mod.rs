@@ -14,6 +14,7 @@ pub mod gc;
 pub mod get;
 pub mod history;
 pub mod import_dvc;
+pub mod import_lfs;
 pub mod init;
 pub mod install;
 pub mod lineage;

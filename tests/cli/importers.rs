@@ -259,3 +259,97 @@ sed -i "s/487124971b854f44efb11e6695654d87.dir/$md5.dir/" images.dvc"#,
     // A workspace file that is not what DVC recorded.
     refused("printf 'edited' > data.csv", "`data.csv` differs from what `data.csv.dvc` records");
 }
+
+/// Checks a git-lfs repository with `models/a.bin` and `b.bin` tracked by `*.bin`.
+fn check_lfs_import(env: &TestEnv) {
+    let json = env.mvc(&["import-lfs", "--json"]).ok().json();
+    assert_eq!(json["bytes"], 12 + 7, "{json}");
+    assert_eq!(json["removed_lines"], serde_json::json!([".gitattributes: *.bin filter=lfs diff=lfs merge=lfs -text"]));
+    assert_bytes(env, "models/a.bin", b"weights v1\n\0");
+    assert_bytes(env, "b.bin", b"second\n");
+    assert_eq!(env.read(".gitattributes"), "*.txt text\n", "only the LFS line goes");
+    insta::assert_snapshot!(porcelain(env), @r"
+    A  .gitignore
+    A  .mvc/.gitignore
+    A  .mvc/config
+    A  b.bin.mvc
+    A  models/.gitignore
+    A  models/a.bin.mvc
+    D  b.bin
+    D  models/a.bin
+    M  .gitattributes
+    ");
+    env.git(&["commit", "-qm", "from lfs"]);
+    assert_eq!(porcelain(env), "");
+    let before = env.read("models/a.bin.mvc");
+    let again = env.mvc(&["import-lfs"]).ok();
+    assert!(again.stderr.starts_with("Imported 0 files"), "{}", again.stderr);
+    assert_eq!(env.read("models/a.bin.mvc"), before, "byte-stable when run twice");
+    assert_eq!(porcelain(env), "");
+    assert_round_trip(env, &[("models/a.bin", b"weights v1\n\0"), ("b.bin", b"second\n")]);
+}
+
+#[test]
+fn importers_lfs_fixture_with_content_only_in_the_lfs_store() {
+    let env = TestEnv::bare_git();
+    // What a clone without git-lfs holds: pointers committed, content in `.git/lfs/objects`.
+    env.bash_in(
+        &env.root,
+        r#"
+printf '*.bin filter=lfs diff=lfs merge=lfs -text\n*.txt text\n' > .gitattributes
+store() {
+  sha=$(printf "$2" | sha256sum | cut -c1-64)
+  mkdir -p .git/lfs/objects/${sha:0:2}/${sha:2:2} "$(dirname "$1")"
+  printf "$2" > .git/lfs/objects/${sha:0:2}/${sha:2:2}/$sha
+  printf 'version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %s\n' "$sha" "$3" > "$1"
+}
+store models/a.bin 'weights v1\n\0' 12
+store b.bin 'second\n' 7
+git add -A && git commit -qm lfs
+"#,
+    )
+    .ok();
+    check_lfs_import(&env);
+}
+
+#[test]
+fn importers_lfs_made_by_real_git_lfs() {
+    let env = TestEnv::bare_git();
+    if !have(&env, "git-lfs", "import-lfs") {
+        return;
+    }
+    env.bash_in(
+        &env.root,
+        r#"
+git lfs install --local >/dev/null
+git lfs track '*.bin' >/dev/null
+printf '*.txt text\n' >> .gitattributes
+mkdir -p models && printf 'weights v1\n\0' > models/a.bin && printf 'second\n' > b.bin
+git add -A && git commit -qm lfs
+test "$(git cat-file -p HEAD:b.bin | head -1)" = "version https://git-lfs.github.com/spec/v1"
+"#,
+    )
+    .ok();
+    check_lfs_import(&env);
+}
+
+#[test]
+fn importers_lfs_refuses_a_corrupt_store_object() {
+    let env = TestEnv::bare_git();
+    env.bash_in(
+        &env.root,
+        r#"
+printf '*.bin filter=lfs -text\n' > .gitattributes
+sha=$(printf 'real' | sha256sum | cut -c1-64)
+mkdir -p .git/lfs/objects/${sha:0:2}/${sha:2:2}
+printf 'forged' > .git/lfs/objects/${sha:0:2}/${sha:2:2}/$sha
+printf 'version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize 4\n' "$sha" > x.bin
+git add -A && git commit -qm lfs
+"#,
+    )
+    .ok();
+    let run = env.mvc(&["import-lfs"]).fails();
+    assert!(run.stderr.contains("git-lfs's object for `x.bin` does not match its sha256"), "{}", run.stderr);
+    assert_eq!(porcelain(&env), "");
+    assert!(!env.path(".mvc").exists());
+}

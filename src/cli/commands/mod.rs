@@ -14,6 +14,7 @@ mod fsck;
 mod gc;
 mod get;
 mod import_dvc;
+mod import_lfs;
 mod init;
 mod install;
 mod log;
@@ -57,6 +58,7 @@ pub enum Command {
     Pull(fetch::PullArgs),
     Get(get::GetArgs),
     ImportDvc(import_dvc::ImportDvcArgs),
+    ImportLfs(import_lfs::ImportLfsArgs),
     Diff(diff::DiffArgs),
     Log(log::LogArgs),
     Ls(ls::LsArgs),
@@ -105,6 +107,7 @@ impl Command {
             Command::Pull(a) => a.args.json,
             Command::Get(a) => a.json,
             Command::ImportDvc(a) => a.json,
+            Command::ImportLfs(a) => a.json,
             Command::Diff(a) => a.json,
             Command::Log(a) => a.json,
             Command::Ls(a) => a.json,
@@ -148,6 +151,7 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Pull(args) => fetch::run_pull(args, cwd, ui),
         Command::Get(args) => get::run(args, cwd, ui),
         Command::ImportDvc(args) => import_dvc::run(args, cwd, ui),
+        Command::ImportLfs(args) => import_lfs::run(args, cwd, ui),
         Command::Diff(args) => diff::run(args, cwd, ui),
         Command::Log(args) => log::run(args, cwd, ui),
         Command::Ls(args) => ls::run(args, cwd, ui),
