@@ -2,6 +2,7 @@
 //! prints. Shared here: finding the artifacts a command applies to.
 
 pub mod add;
+pub mod cat;
 pub mod check_ignore;
 pub mod checkout;
 pub mod commit;

@@ -5,6 +5,7 @@ mod harness;
 mod s3_server;
 
 mod add;
+mod cat;
 mod clouds;
 mod compare;
 mod conventions;

@@ -1,6 +1,7 @@
 //! One file per command: clap args, then build options, call the op, render the report.
 
 mod add;
+mod cat;
 mod check_ignore;
 mod checkout;
 mod commit;
@@ -57,6 +58,7 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     Pull(fetch::PullArgs),
     Get(get::GetArgs),
+    Cat(cat::CatArgs),
     ImportDvc(import_dvc::ImportDvcArgs),
     ImportLfs(import_lfs::ImportLfsArgs),
     Diff(diff::DiffArgs),
@@ -150,6 +152,7 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Fetch(args) => fetch::run_fetch(args, cwd, ui),
         Command::Pull(args) => fetch::run_pull(args, cwd, ui),
         Command::Get(args) => get::run(args, cwd, ui),
+        Command::Cat(args) => cat::run(args, cwd, ui),
         Command::ImportDvc(args) => import_dvc::run(args, cwd, ui),
         Command::ImportLfs(args) => import_lfs::run(args, cwd, ui),
         Command::Diff(args) => diff::run(args, cwd, ui),
