@@ -33,6 +33,8 @@
 //! - `.git/mvc/state/index.redb` -> [`state`]; `.git/mvc/state/partial.json` -> [`partial`]
 //! - `.git/mvc/state/writing` (temp-file journal) -> [`leftovers`]
 //! - `.git/mvc/lock` -> [`repo`]
+//! - `.dvc/cache`, `*.dvc`, `dvc.lock`, `.git/lfs/objects` (read only, by the importers) ->
+//!   [`ops::import_dvc`], [`ops::import_lfs`]
 //! - `<artifact>.mvc` -> [`pointer`]; `.gitignore` lines -> [`git`]; `.mvcignore` -> [`mvcignore`]
 
 pub mod cache;

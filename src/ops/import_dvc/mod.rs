@@ -142,7 +142,7 @@ struct StageInfo {
 pub fn import_dvc(opts: &ImportDvcOptions, reporter: &dyn Reporter) -> Result<ImportDvcReport> {
     let git = crate::repo::discover_git(&opts.cwd)?;
     let root = git.workdir().context("the repository has no work tree")?.canonicalize()?;
-    if !root.join(".dvc").is_dir() && !git_index_has(&git, |p| is_dvc_file(p)) {
+    if !root.join(".dvc").is_dir() && !git_index_has(&git, is_dvc_file) {
         bail!(hinted(
             format!("`{}` is not a DVC repository (no `.dvc/` and no `.dvc` files)", root.display()),
             "run `mvc import-dvc` at the root of a DVC project"
