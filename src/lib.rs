@@ -35,6 +35,8 @@
 //! - `.git/mvc/state/writing` (temp-file journal) -> [`leftovers`]
 //! - `.git/mvc/lock` -> [`repo`]
 //! - `refs/exps/<name>` (git refs), step logs `logs/*.jsonl` -> [`exp`]
+//! - `.dvc/cache`, `*.dvc`, `dvc.lock`, `.git/lfs/objects` (read only, by the importers) ->
+//!   [`ops::import_dvc`], [`ops::import_lfs`]
 //! - `<artifact>.mvc` -> [`pointer`]; `.gitignore` lines -> [`git`]; `.mvcignore` -> [`mvcignore`]
 
 pub mod cache;

@@ -22,16 +22,22 @@ pub struct YamlError {
 /// Parses an untrusted YAML document: size-checked first, duplicate keys refused, alias and
 /// depth budgets tight, and no include features.
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
-    if text.len() > MAX_DOCUMENT_BYTES {
+    parse_limited(text, MAX_DOCUMENT_BYTES, 20_000)
+}
+
+/// [`parse`] with larger size and node budgets, for other tools' files that grow with a
+/// project (DVC's `dvc.lock` lists every dependency of every stage).
+pub fn parse_limited<T: DeserializeOwned>(text: &str, max_bytes: usize, max_nodes: usize) -> Result<T, YamlError> {
+    if text.len() > max_bytes {
         return Err(YamlError {
             line: None,
-            message: format!("file is {} bytes, over the {} byte limit", text.len(), MAX_DOCUMENT_BYTES),
+            message: format!("file is {} bytes, over the {} byte limit", text.len(), max_bytes),
         });
     }
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: 32,
-            max_nodes: 20_000,
+            max_nodes: max_nodes,
             max_aliases: 64,
             max_anchors: 64,
             max_documents: 1,

@@ -2,6 +2,7 @@
 //! prints. Shared here: finding the artifacts a command applies to.
 
 pub mod add;
+pub mod cat;
 pub mod check_ignore;
 pub mod checkout;
 pub mod commit;
@@ -14,6 +15,8 @@ pub mod fsck;
 pub mod gc;
 pub mod get;
 pub mod history;
+pub mod import_dvc;
+pub mod import_lfs;
 pub mod init;
 pub mod install;
 pub mod lineage;

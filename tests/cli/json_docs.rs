@@ -90,3 +90,24 @@ fn core_and_remote_outputs_match_docs_json() {
     let clone = env.clone_repo();
     matches_doc("`mvc fetch --json` / `mvc pull --json`", &clone.mvc(&["pull", "--json"]).ok().json());
 }
+
+#[test]
+fn import_outputs_match_docs_json() {
+    let env = TestEnv::bare_git();
+    env.bash_in(
+        &env.root,
+        "mkdir .dvc && printf 'x' > m.bin && printf 'outs:\\n- md5: 9dd4e461268c8034f5c8564e155c67a6\\n  path: m.bin\\n' > m.bin.dvc \
+         && printf '/m.bin\\n' > .gitignore && git add -A && git commit -qm dvc",
+    )
+    .ok();
+    matches_doc("`mvc import-dvc --json`", &env.mvc(&["import-dvc", "--json"]).ok().json());
+    env.bash_in(
+        &env.root,
+        "git commit -qm mvc && printf '*.lfs filter=lfs\\n' > .gitattributes && sha=$(printf y | sha256sum | cut -c1-64) \
+         && mkdir -p .git/lfs/objects/${sha:0:2}/${sha:2:2} && printf y > .git/lfs/objects/${sha:0:2}/${sha:2:2}/$sha \
+         && printf 'version https://git-lfs.github.com/spec/v1\\noid sha256:%s\\nsize 1\\n' $sha > a.lfs \
+         && git add -A && git commit -qm lfs",
+    )
+    .ok();
+    matches_doc("`mvc import-lfs --json`", &env.mvc(&["import-lfs", "--json"]).ok().json());
+}

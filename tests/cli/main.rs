@@ -5,6 +5,7 @@ mod harness;
 mod s3_server;
 
 mod add;
+mod cat;
 mod chunked;
 mod clouds;
 mod compare;
@@ -17,6 +18,7 @@ mod history;
 mod hooks;
 mod hostile;
 mod hygiene;
+mod importers;
 mod json_docs;
 mod push_pull;
 mod readme;

@@ -82,3 +82,31 @@ fn docs_remotes_commands_run() {
     assert!(listed.contains("origin") && listed.contains("[default]"), "{listed}");
     assert!(env.git(&["log", "--format=%s"]).contains("Store data on S3"));
 }
+
+#[test]
+fn docs_migrate_commands_run() {
+    // A DVC 2 repository (the committed fixture) that also has one git-lfs file.
+    let env = crate::harness::TestEnv::bare_git();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dvc2");
+    env.bash_in(
+        &env.root,
+        &format!(
+            "cp -a {}/. . && mv gitignore .gitignore && printf '*.lfs filter=lfs\\n' > .gitattributes \\
+             && sha=$(printf y | sha256sum | cut -c1-64) && mkdir -p .git/lfs/objects/${{sha:0:2}}/${{sha:2:2}} \\
+             && printf y > .git/lfs/objects/${{sha:0:2}}/${{sha:2:2}}/$sha \\
+             && printf 'version https://git-lfs.github.com/spec/v1\\noid sha256:%s\\nsize 1\\n' $sha > a.lfs \\
+             && git add -A && git commit -qm old",
+            fixture.display()
+        ),
+    )
+    .ok();
+    let blocks = sh_blocks(include_str!("../../docs/migrate.md"));
+    assert_eq!(blocks.len(), 3, "docs/migrate.md has its command blocks");
+    for block in blocks {
+        let run = env.bash_in(&env.root, &block);
+        assert_eq!(run.code, 0, "a block of docs/migrate.md failed:\n{block}\n{}", run.stderr);
+    }
+    assert_eq!(env.read("model.pkl"), "weights, version 2 layout");
+    assert_eq!(env.read("a.lfs"), "y");
+    assert_eq!(env.git(&["status", "--porcelain", "--untracked-files=no"]), "");
+}

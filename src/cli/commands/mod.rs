@@ -1,6 +1,7 @@
 //! One file per command: clap args, then build options, call the op, render the report.
 
 mod add;
+mod cat;
 mod check_ignore;
 mod checkout;
 mod commit;
@@ -14,6 +15,8 @@ mod fetch;
 mod fsck;
 mod gc;
 mod get;
+mod import_dvc;
+mod import_lfs;
 mod init;
 mod install;
 mod log;
@@ -56,6 +59,9 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     Pull(fetch::PullArgs),
     Get(get::GetArgs),
+    Cat(cat::CatArgs),
+    ImportDvc(import_dvc::ImportDvcArgs),
+    ImportLfs(import_lfs::ImportLfsArgs),
     Diff(diff::DiffArgs),
     Log(log::LogArgs),
     Ls(ls::LsArgs),
@@ -104,6 +110,8 @@ impl Command {
             Command::Fetch(a) => a.args.json,
             Command::Pull(a) => a.args.json,
             Command::Get(a) => a.json,
+            Command::ImportDvc(a) => a.json,
+            Command::ImportLfs(a) => a.json,
             Command::Diff(a) => a.json,
             Command::Log(a) => a.json,
             Command::Ls(a) => a.json,
@@ -148,6 +156,9 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Fetch(args) => fetch::run_fetch(args, cwd, ui),
         Command::Pull(args) => fetch::run_pull(args, cwd, ui),
         Command::Get(args) => get::run(args, cwd, ui),
+        Command::Cat(args) => cat::run(args, cwd, ui),
+        Command::ImportDvc(args) => import_dvc::run(args, cwd, ui),
+        Command::ImportLfs(args) => import_lfs::run(args, cwd, ui),
         Command::Diff(args) => diff::run(args, cwd, ui),
         Command::Log(args) => log::run(args, cwd, ui),
         Command::Ls(args) => ls::run(args, cwd, ui),
