@@ -604,7 +604,8 @@ impl ArtifactState {
 
     /// Every version, active or not, newest SemVer first (GTO's `show NAME -d`).
     pub fn all_versions(&self) -> Vec<usize> {
-        let idx: Vec<usize> = (0..self.versions.len()).filter(|i| self.versions[*i].has_direct() || self.versions[*i].active).collect();
+        let idx: Vec<usize> =
+            (0..self.versions.len()).filter(|i| self.versions[*i].has_direct() || self.versions[*i].active).collect();
         sort_semver_desc(&self.versions, idx)
     }
 
@@ -614,9 +615,18 @@ impl ArtifactState {
             v.derive(&events, records);
         }
         self.registered = events.iter().any(|e| e.kind != Kind::Commit);
-        let version_max = self.versions.iter().flat_map(|v| {
-            v.registrations.iter().chain(&v.deregistrations).chain(&v.enrichments).chain(v.stages.iter().flat_map(|(_, a, u)| a.iter().chain(u)))
-        }).map(|i| events[*i].time).max();
+        let version_max = self
+            .versions
+            .iter()
+            .flat_map(|v| {
+                v.registrations
+                    .iter()
+                    .chain(&v.deregistrations)
+                    .chain(&v.enrichments)
+                    .chain(v.stages.iter().flat_map(|(_, a, u)| a.iter().chain(u)))
+            })
+            .map(|i| events[*i].time)
+            .max();
         let dep_max = self.deprecations.iter().map(|i| events[*i].time).max();
         self.active = match (version_max, dep_max) {
             (None, None) => false,
@@ -697,10 +707,9 @@ pub fn state(records: &[TagRecord], ctx: &Context<'_>) -> BTreeMap<String, Artif
     let mut out: BTreeMap<String, ArtifactState> = BTreeMap::new();
     for r in &order {
         let rec = &records[*r];
-        let s = out.entry(rec.tag.artifact.clone()).or_insert_with(|| ArtifactState {
-            name: rec.tag.artifact.clone(),
-            ..Default::default()
-        });
+        let s = out
+            .entry(rec.tag.artifact.clone())
+            .or_insert_with(|| ArtifactState { name: rec.tag.artifact.clone(), ..Default::default() });
         if let Some(n) = &rec.tag.counter
             && s.max_counter.as_deref().is_none_or(|m| cmp_counter(n, m) == Ordering::Greater)
         {
@@ -719,7 +728,14 @@ pub fn state(records: &[TagRecord], ctx: &Context<'_>) -> BTreeMap<String, Artif
         for ri in these {
             let rec = &records[ri];
             let s = out.get_mut(&rec.tag.artifact).expect("entry made above");
-            let mut ev = Ev { kind: Kind::Commit, time: rec.time, record: Some(ri), commit: rec.commit, version: None, stage: None };
+            let mut ev = Ev {
+                kind: Kind::Commit,
+                time: rec.time,
+                record: Some(ri),
+                commit: rec.commit,
+                version: None,
+                stage: None,
+            };
             match &rec.tag.event {
                 Event::Deprecate => {
                     ev.kind = Kind::Deprecation;
@@ -729,12 +745,20 @@ pub fn state(records: &[TagRecord], ctx: &Context<'_>) -> BTreeMap<String, Artif
                 Event::Register(v) | Event::Deregister(v) => {
                     let name = v.to_string();
                     let vi = s.version_for(&name, rec.commit);
-                    ev.kind = if matches!(rec.tag.event, Event::Register(_)) { Kind::Registration } else { Kind::Deregistration };
+                    ev.kind = if matches!(rec.tag.event, Event::Register(_)) {
+                        Kind::Registration
+                    } else {
+                        Kind::Deregistration
+                    };
                     ev.version = Some(name);
                     s.events.push(ev);
                     let ei = s.events.len() - 1;
                     let v = &mut s.versions[vi];
-                    if s.events[ei].kind == Kind::Registration { v.registrations.push(ei) } else { v.deregistrations.push(ei) }
+                    if s.events[ei].kind == Kind::Registration {
+                        v.registrations.push(ei)
+                    } else {
+                        v.deregistrations.push(ei)
+                    }
                 }
                 Event::Assign(stage) | Event::Unassign(stage) => {
                     let found = s.find_version(None, Some(rec.commit));
@@ -748,15 +772,20 @@ pub fn state(records: &[TagRecord], ctx: &Context<'_>) -> BTreeMap<String, Artif
                         1 => found[0],
                         _ => {
                             let names: Vec<&str> = found.iter().map(|i| s.versions[*i].name.as_str()).collect();
-                            let conflict = format!("commit {} carries {}", &rec.commit.to_string()[..12], names.join(", "));
+                            let conflict =
+                                format!("commit {} carries {}", &rec.commit.to_string()[..12], names.join(", "));
                             if !s.conflicts.contains(&conflict) {
                                 s.conflicts.push(conflict);
                             }
                             let named = rec.meta.get("version");
-                            *found.iter().find(|i| Some(&s.versions[**i].name) == named).unwrap_or(found.last().expect("several"))
+                            *found
+                                .iter()
+                                .find(|i| Some(&s.versions[**i].name) == named)
+                                .unwrap_or(found.last().expect("several"))
                         }
                     };
-                    ev.kind = if matches!(rec.tag.event, Event::Assign(_)) { Kind::Assignment } else { Kind::Unassignment };
+                    ev.kind =
+                        if matches!(rec.tag.event, Event::Assign(_)) { Kind::Assignment } else { Kind::Unassignment };
                     ev.version = Some(s.versions[vi].name.clone());
                     ev.stage = Some(stage.clone());
                     s.events.push(ev);
@@ -769,7 +798,11 @@ pub fn state(records: &[TagRecord], ctx: &Context<'_>) -> BTreeMap<String, Artif
                             v.stages.len() - 1
                         }
                     };
-                    if matches!(rec.tag.event, Event::Assign(_)) { v.stages[si].1.push(ei) } else { v.stages[si].2.push(ei) }
+                    if matches!(rec.tag.event, Event::Assign(_)) {
+                        v.stages[si].1.push(ei)
+                    } else {
+                        v.stages[si].2.push(ei)
+                    }
                 }
             }
         }
@@ -793,7 +826,14 @@ pub fn state(records: &[TagRecord], ctx: &Context<'_>) -> BTreeMap<String, Artif
         for vi in 0..s.versions.len() {
             let commit = s.versions[vi].commit;
             if let Some(t) = (ctx.commit_time)(commit) {
-                s.events.push(Ev { kind: Kind::Commit, time: t, record: None, commit, version: Some(s.versions[vi].name.clone()), stage: None });
+                s.events.push(Ev {
+                    kind: Kind::Commit,
+                    time: t,
+                    record: None,
+                    commit,
+                    version: Some(s.versions[vi].name.clone()),
+                    stage: None,
+                });
                 let ei = s.events.len() - 1;
                 s.versions[vi].enrichments.push(ei);
             }
@@ -803,12 +843,20 @@ pub fn state(records: &[TagRecord], ctx: &Context<'_>) -> BTreeMap<String, Artif
         && let Some(t) = (ctx.commit_time)(*head)
     {
         for name in names {
-            let s = out.entry(name.clone()).or_insert_with(|| ArtifactState { name: name.clone(), ..Default::default() });
+            let s =
+                out.entry(name.clone()).or_insert_with(|| ArtifactState { name: name.clone(), ..Default::default() });
             if !s.find_version(None, Some(*head)).is_empty() {
                 continue; // the same commit event again: GTO drops duplicates
             }
             s.versions.push(VersionState::new(head.to_string(), *head));
-            s.events.push(Ev { kind: Kind::Commit, time: t, record: None, commit: *head, version: Some(head.to_string()), stage: None });
+            s.events.push(Ev {
+                kind: Kind::Commit,
+                time: t,
+                record: None,
+                commit: *head,
+                version: Some(head.to_string()),
+                stage: None,
+            });
             let ei = s.events.len() - 1;
             s.versions.last_mut().expect("pushed").enrichments.push(ei);
         }
@@ -873,15 +921,25 @@ pub fn artifact_path(record: Option<&TagRecord>, declared: Option<&Declared>) ->
 mod tests {
     use super::*;
 
+    fn v(s: &str) -> Version {
+        Version::parse(s).unwrap_or_else(|| panic!("{s}"))
+    }
+
     #[test]
     fn every_tag_form_round_trips() {
-        let v = Version::parse("v1.2.3").unwrap();
+        let n = |s: &str| Some(s.to_string());
         let cases = [
-            ("churn@v1.2.3", "churn", Event::Register(v), 0),
-            ("churn@v1.2.3!#4", "churn", Event::Deregister(v), 4),
-            ("team/churn-model#production#5", "team/churn-model", Event::Assign("production".into()), 5),
-            ("churn#staging!#6", "churn", Event::Unassign("staging".into()), 6),
-            ("my_model@deprecated#7", "my_model", Event::Deprecate, 7),
+            ("churn@v1.2.3", "churn", Event::Register(v("v1.2.3")), None),
+            ("churn@v1.2.3!#4", "churn", Event::Deregister(v("v1.2.3")), n("4")),
+            ("churn@v1.2.3!", "churn", Event::Deregister(v("v1.2.3")), None),
+            ("team/churn-model#production#5", "team/churn-model", Event::Assign("production".into()), n("5")),
+            ("churn#production", "churn", Event::Assign("production".into()), None),
+            ("churn#staging!#6", "churn", Event::Unassign("staging".into()), n("6")),
+            ("churn#staging!", "churn", Event::Unassign("staging".into()), None),
+            ("my_model@deprecated#7", "my_model", Event::Deprecate, n("7")),
+            ("my_model@deprecated", "my_model", Event::Deprecate, None),
+            ("churn@v1.0.0-rc.1", "churn", Event::Register(v("v1.0.0-rc.1")), None),
+            ("churn#prod#99999999999999999999999", "churn", Event::Assign("prod".into()), n("99999999999999999999999")),
         ];
         for (tag, artifact, event, counter) in cases {
             let parsed = TagName::parse(tag).unwrap_or_else(|| panic!("{tag}"));
@@ -892,16 +950,8 @@ mod tests {
 
     #[test]
     fn non_registry_tags_are_ignored() {
-        for tag in [
-            "v1.0.0",
-            "release-2",
-            "churn@1.2.3",
-            "churn@v1.2",
-            "churn#prod",
-            "-x@v1.0.0",
-            "a//b@v1.0.0",
-            "churn@v1.0.0#3",
-        ] {
+        for tag in ["v1.0.0", "release-2", "churn@1.2.3", "churn@v1.2", "-x@v1.0.0", "a//b@v1.0.0", "churn@deprecated!"]
+        {
             assert_eq!(TagName::parse(tag), None, "{tag}");
         }
     }
@@ -917,62 +967,95 @@ mod tests {
     }
 
     #[test]
-    fn versions_order_and_bump_semantically() {
-        let p = |s| Version::parse(s).unwrap();
-        assert!(p("v1.10.0") > p("v1.9.9"));
-        assert!(p("v2.0.0") > p("v1.99.99"));
-        assert_eq!(p("v1.2.3").bump(Bump::Patch), p("v1.2.4"));
-        assert_eq!(p("v1.2.3").bump(Bump::Minor), p("v1.3.0"));
-        assert_eq!(p("v1.2.3").bump(Bump::Major), p("v2.0.0"));
-        for bad in ["1.2.3", "v1.2", "v1.2.3.4", "v01.2.3", "v1.2.x", "v1.2.3-rc1", "v"] {
+    fn versions_order_by_semver_precedence_and_never_wrap() {
+        assert!(v("v1.10.0") > v("v1.9.9"));
+        assert!(v("v2.0.0") > v("v1.99.99"));
+        assert!(v("v1.0.0") > v("v1.0.0-rc.2"));
+        assert!(v("v1.0.0-rc.10") > v("v1.0.0-rc.2"));
+        assert!(v("v1.0.0-rc.1") > v("v1.0.0-alpha"));
+        assert!(v("v1.0.0-alpha.1") > v("v1.0.0-alpha"));
+        assert_eq!(v("v1.2.3").bump(Bump::Patch), Some(v("v1.2.4")));
+        assert_eq!(v("v1.2.3").bump(Bump::Minor), Some(v("v1.3.0")));
+        assert_eq!(v("v1.2.3-rc.1").bump(Bump::Major), Some(v("v2.0.0")));
+        assert_eq!(v("v18446744073709551615.0.0").bump(Bump::Major), None);
+        for bad in ["1.2.3", "v1.2", "v1.2.3.4", "v01.2.3", "v1.2.x", "v1.2.3-", "v1.2.3-01", "v"] {
             assert_eq!(Version::parse(bad), None, "{bad}");
         }
     }
 
     #[test]
+    fn counters_count_past_any_integer() {
+        assert_eq!(next_counter(None), "1");
+        assert_eq!(next_counter(Some("9")), "10");
+        assert_eq!(next_counter(Some("18446744073709551615")), "18446744073709551616");
+        assert_eq!(cmp_counter("10", "9"), Ordering::Greater);
+    }
+
+    #[test]
     fn registry_refs_parse() {
-        let v = Version::parse("v1.2.0").unwrap();
-        assert_eq!(RegistryRef::parse("churn@v1.2.0", false), Some(RegistryRef::Version("churn".into(), v)));
+        assert_eq!(RegistryRef::parse("churn@v1.2.0", false), Some(RegistryRef::Version("churn".into(), v("v1.2.0"))));
         assert_eq!(RegistryRef::parse("churn@latest", false), Some(RegistryRef::Latest("churn".into())));
         assert_eq!(
             RegistryRef::parse("churn#production", false),
             Some(RegistryRef::Stage("churn".into(), "production".into()))
         );
+        assert!(matches!(RegistryRef::parse("churn#production#7", false), Some(RegistryRef::Tag(_))));
         assert_eq!(RegistryRef::parse("churn", false), None);
         assert_eq!(RegistryRef::parse("churn", true), Some(RegistryRef::Latest("churn".into())));
         assert_eq!(RegistryRef::parse("HEAD~1", false), None);
     }
 
-    fn record(tag: &str, time: i64, meta: &[(&str, &str)]) -> TagRecord {
+    fn record(tag: &str, time: i64, commit: u8) -> TagRecord {
         TagRecord {
+            name: tag.into(),
             tag: TagName::parse(tag).unwrap(),
-            commit: git2::Oid::ZERO_SHA1,
+            commit: git2::Oid::from_bytes(&[commit; 20]).unwrap(),
             tagger: "t".into(),
+            email: "t@e".into(),
             time,
+            offset: 0,
+            annotated: true,
             message: String::new(),
-            meta: meta.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            meta: BTreeMap::new(),
         }
     }
 
+    fn holder(tags: &[TagRecord], stage: &str) -> Option<String> {
+        let none = |_| None;
+        let s = state(tags, &Context { commit_time: &none, head: None });
+        s["m"].holder(stage).map(|v| v.name.clone())
+    }
+
     #[test]
-    fn repeated_rollbacks_walk_back_through_holders() {
+    fn the_stage_goes_back_to_the_previous_holder() {
         let mut tags = vec![
-            record("m@v1.0.0", 1, &[]),
-            record("m@v1.1.0", 2, &[]),
-            record("m@v1.2.0", 3, &[]),
-            record("m#prod#1", 4, &[("version", "v1.0.0")]),
-            record("m#prod#2", 5, &[("version", "v1.1.0")]),
-            record("m#prod#3", 6, &[("version", "v1.2.0")]),
+            record("m@v1.0.0", 1, 1),
+            record("m@v1.1.0", 2, 2),
+            record("m@v1.2.0", 3, 3),
+            record("m#prod#1", 4, 1),
+            record("m#prod#2", 5, 2),
+            record("m#prod#3", 6, 3),
         ];
-        let s = &state(&tags)["m"];
-        assert_eq!(s.stages["prod"].to_string(), "v1.2.0");
-        assert_eq!(s.rollback_target("prod").unwrap().to_string(), "v1.1.0");
-        tags.push(record("m#prod#4", 7, &[("version", "v1.1.0"), ("rollback", "true")]));
-        let s = &state(&tags)["m"];
-        assert_eq!(s.stages["prod"].to_string(), "v1.1.0");
-        assert_eq!(s.rollback_target("prod").unwrap().to_string(), "v1.0.0");
-        tags.push(record("m#prod!#5", 8, &[]));
-        assert!(!state(&tags)["m"].stages.contains_key("prod"));
-        assert_eq!(state(&tags)["m"].rollback_target("prod").unwrap().to_string(), "v1.1.0");
+        assert_eq!(holder(&tags, "prod").as_deref(), Some("v1.2.0"));
+        tags.push(record("m#prod!#4", 7, 3));
+        assert_eq!(holder(&tags, "prod").as_deref(), Some("v1.1.0"));
+        tags.push(record("m@v1.1.0!#5", 8, 2));
+        assert_eq!(holder(&tags, "prod").as_deref(), Some("v1.0.0"));
+    }
+
+    #[test]
+    fn same_second_events_order_as_gto_does() {
+        // Both assigned in one second: GTO's stable sort then reverse leaves the version
+        // registered first holding the stage, whatever the counters say.
+        let tags = vec![
+            record("m@v1.0.0", 1, 1),
+            record("m@v1.1.0", 2, 2),
+            record("m#prod#2", 5, 1),
+            record("m#prod#1", 5, 2),
+        ];
+        assert_eq!(holder(&tags, "prod").as_deref(), Some("v1.0.0"));
+        // An unassign in the same second as the assign wins.
+        let tags = vec![record("m@v1.0.0", 1, 1), record("m#prod#1", 5, 1), record("m#prod!#2", 5, 1)];
+        assert_eq!(holder(&tags, "prod"), None);
     }
 }

@@ -64,7 +64,18 @@ pub fn read_records(git: &git2::Repository) -> Result<Vec<TagRecord>> {
                 };
                 let (message, meta) = registry::parse_message(t.message().ok().flatten().unwrap_or(""));
                 let message = crate::text::sanitize(&message);
-                TagRecord { name, tag, commit: commit.id(), tagger: who, email, time: when, offset, annotated: true, message, meta }
+                TagRecord {
+                    name,
+                    tag,
+                    commit: commit.id(),
+                    tagger: who,
+                    email,
+                    time: when,
+                    offset,
+                    annotated: true,
+                    message,
+                    meta,
+                }
             }
             Err(_) => TagRecord {
                 name,
@@ -152,7 +163,9 @@ impl Registry {
     /// Loads the registry of an mvc repository.
     pub fn open(repo: &crate::repo::Repo) -> Result<Registry> {
         let stages = match crate::config::get_dotted(&repo.config.merged, "registry.stages") {
-            Some(serde_json::Value::Array(a)) => Some(a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
+            Some(serde_json::Value::Array(a)) => {
+                Some(a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            }
             _ => None,
         };
         Registry::load(&repo.git, Some(&repo.root), stages)

@@ -10,6 +10,7 @@ mod compare;
 mod conventions;
 mod core;
 mod get;
+mod gto_diff;
 mod habits;
 mod history;
 mod hooks;

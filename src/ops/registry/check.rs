@@ -27,7 +27,8 @@ struct Rule {
 }
 
 fn rules(repo: &Repo) -> Vec<Rule> {
-    let Some(serde_json::Value::Array(a)) = crate::config::get_dotted(&repo.config.merged, "registry.required_meta") else {
+    let Some(serde_json::Value::Array(a)) = crate::config::get_dotted(&repo.config.merged, "registry.required_meta")
+    else {
         return Vec::new();
     };
     a.iter()
@@ -35,7 +36,9 @@ fn rules(repo: &Repo) -> Vec<Rule> {
         .map(|text| {
             let parts: Vec<&str> = text.split_whitespace().collect();
             let bound = match parts.as_slice() {
-                [_, op, n] if ["<", "<=", ">", ">=", "==", "!="].contains(op) => n.parse().ok().map(|n| (op.to_string(), n)),
+                [_, op, n] if ["<", "<=", ">", ">=", "==", "!="].contains(op) => {
+                    n.parse().ok().map(|n| (op.to_string(), n))
+                }
                 _ => None,
             };
             Rule { text: text.to_string(), key: parts.first().copied().unwrap_or("").to_string(), bound }
@@ -81,7 +84,11 @@ pub(super) fn gate(repo: &Repo, reg: &Registry, name: &str, index: usize, action
     }
     let state = reg.artifact(name)?;
     let v = &state.versions[index];
-    let resolved = crate::registry_store::Resolved { name: name.to_string(), version: v.clone(), record: reg.registration(v).cloned() };
+    let resolved = crate::registry_store::Resolved {
+        name: name.to_string(),
+        version: v.clone(),
+        record: reg.registration(v).cloned(),
+    };
     let Some(path) = reg.path_of(&resolved) else { bail!("`{name}@{}` names no path", v.name) };
     let pointer = super::write::pointer_at(repo, v.commit, &path)?;
     let failed = failures(&rules(repo), &pointer.meta);
@@ -135,7 +142,11 @@ pub fn check(
             checked += 1;
             let v = &state.versions[i];
             let label = format!("{name}@{}", v.name);
-            let resolved = crate::registry_store::Resolved { name: name.clone(), version: v.clone(), record: reg.registration(v).cloned() };
+            let resolved = crate::registry_store::Resolved {
+                name: name.clone(),
+                version: v.clone(),
+                record: reg.registration(v).cloned(),
+            };
             let Some(path) = reg.path_of(&resolved) else {
                 problems.push(CheckProblem { version: label, problem: "its tag names no path".into() });
                 continue;
@@ -166,7 +177,8 @@ pub fn check(
                     && let Some(rec) = reg.registration(latest)
                     && rec.meta.get("oid").is_some_and(|o| *o != dep_oid)
                 {
-                    let recorded = content.get(&(dep.clone(), dep_oid.clone())).and_then(|l| l.first()).map(|(_, l)| l.clone());
+                    let recorded =
+                        content.get(&(dep.clone(), dep_oid.clone())).and_then(|l| l.first()).map(|(_, l)| l.clone());
                     problems.push(CheckProblem {
                         version: label.clone(),
                         problem: format!(

@@ -9,9 +9,7 @@ mod retention;
 mod write;
 
 pub use check::{CheckProblem, check};
-pub use read::{
-    HistoryEvent, ModelRow, VersionDetail, VersionRow, history, models, show, show_versions,
-};
+pub use read::{HistoryEvent, ModelRow, VersionDetail, VersionRow, history, models, show, show_versions};
 pub use retention::retained_pointers;
 pub use write::{Created, RegisterOptions, StageOptions, deprecate, promote, register, rollback, unassign};
 

@@ -115,7 +115,8 @@ pub fn register(repo: &Repo, opts: &RegisterOptions, rt: &tokio::runtime::Runtim
         (Some(v), _) => v.clone(),
         (None, Some(l)) => {
             let part = opts.bump.unwrap_or(Bump::Patch);
-            l.bump(part).with_context(|| hinted(format!("bumping {l} would overflow"), "give `--version` explicitly"))?
+            l.bump(part)
+                .with_context(|| hinted(format!("bumping {l} would overflow"), "give `--version` explicitly"))?
         }
         (None, None) => Version::new(0, 1, 0),
     };
@@ -155,8 +156,7 @@ pub fn register(repo: &Repo, opts: &RegisterOptions, rt: &tokio::runtime::Runtim
     let tag = TagName { artifact: opts.name.clone(), event: Event::Register(version.clone()), counter: None };
     let text = opts.message.clone().unwrap_or_else(|| format!("Register {}@{version}", opts.name));
     let meta = [("path", path.clone()), ("oid", pointer.oid.to_hex()), ("version", version.to_string())];
-    let mut created =
-        create_tag(repo, state, &tag, commit, &registry::tag_message(&text, &meta), opts.push)?;
+    let mut created = create_tag(repo, state, &tag, commit, &registry::tag_message(&text, &meta), opts.push)?;
     created.version = Some(version);
     created.declared_in = declared_in;
     Ok(created)
@@ -274,7 +274,13 @@ fn create_tag(
                 .tag(&name, &object, &tagger, message, false)
                 .map_err(|e| anyhow::anyhow!("creating tag `{name}`: {}", e.message()))?;
         }
-        let created = |pushed| Created { tag: name.clone(), commit: commit.to_string(), version: None, pushed, declared_in: None };
+        let created = |pushed| Created {
+            tag: name.clone(),
+            commit: commit.to_string(),
+            version: None,
+            pushed,
+            declared_in: None,
+        };
         if !push {
             return Ok(created(false));
         }
@@ -285,9 +291,8 @@ fn create_tag(
                 let _ = repo.git.tag_delete(&name);
                 git(repo, &["fetch", "--quiet", "--tags", "origin"])?;
                 let reg = Registry::open(repo)?;
-                tag.counter = Some(registry::next_counter(
-                    reg.states.get(&tag.artifact).and_then(|s| s.max_counter.as_deref()),
-                ));
+                tag.counter =
+                    Some(registry::next_counter(reg.states.get(&tag.artifact).and_then(|s| s.max_counter.as_deref())));
             }
             PushOutcome::Rejected(why) => bail!("pushing tag `{name}` was refused: {why}"),
         }
@@ -441,7 +446,8 @@ fn unassign_holder(repo: &Repo, state: &ArtifactState, opts: &StageOptions, verb
         .clone()
         .unwrap_or_else(|| format!("{verb} {}: unassign {} from {}", opts.name, holder.name, opts.stage));
     let meta = [("version", holder.name.clone())];
-    let mut created = create_tag(repo, Some(state), &tag, holder.commit, &registry::tag_message(&text, &meta), opts.push)?;
+    let mut created =
+        create_tag(repo, Some(state), &tag, holder.commit, &registry::tag_message(&text, &meta), opts.push)?;
     created.version = holder.semver.clone();
     Ok(created)
 }
@@ -462,11 +468,8 @@ pub fn deprecate(repo: &Repo, opts: &StageOptions) -> Result<Created> {
     let state = reg.artifact(&opts.name)?;
     let counter = Some(registry::next_counter(state.max_counter.as_deref()));
     if opts.undo {
-        let tags: Vec<&registry::TagRecord> = reg
-            .records
-            .iter()
-            .filter(|r| r.tag.artifact == opts.name && r.tag.event == Event::Deprecate)
-            .collect();
+        let tags: Vec<&registry::TagRecord> =
+            reg.records.iter().filter(|r| r.tag.artifact == opts.name && r.tag.event == Event::Deprecate).collect();
         if tags.is_empty() {
             bail!("`{}` is not deprecated", opts.name);
         }
@@ -480,7 +483,13 @@ pub fn deprecate(repo: &Repo, opts: &StageOptions) -> Result<Created> {
             }
         }
         let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
-        return Ok(Created { tag: names.join(", "), commit: tags[0].commit.to_string(), version: None, pushed, declared_in: None });
+        return Ok(Created {
+            tag: names.join(", "),
+            commit: tags[0].commit.to_string(),
+            version: None,
+            pushed,
+            declared_in: None,
+        });
     }
     let (tag, commit, text) = match &opts.version {
         Some(v) => {
@@ -497,7 +506,11 @@ pub fn deprecate(repo: &Repo, opts: &StageOptions) -> Result<Created> {
                 Some(c) => c,
                 None => head(repo)?,
             };
-            (TagName { artifact: opts.name.clone(), event: Event::Deprecate, counter }, commit, format!("Deprecate {}", opts.name))
+            (
+                TagName { artifact: opts.name.clone(), event: Event::Deprecate, counter },
+                commit,
+                format!("Deprecate {}", opts.name),
+            )
         }
     };
     let text = opts.message.clone().unwrap_or(text);
