@@ -230,15 +230,17 @@ fn require_pushed(repo: &Repo, pointer: &Pointer, path: &str, rt: &tokio::runtim
 }
 
 /// The tagger, dated so that GTO's whole-second ordering sees this event after the artifact's
-/// previous one: when the date comes from the clock, wait for the next second; a date the
-/// user pinned (`GIT_COMMITTER_DATE`) is kept as given.
+/// previous one: when the date comes from the clock, wait for the next second; when the user
+/// pinned it (`GIT_COMMITTER_DATE`), the next second after the artifact's last tag at the earliest.
 fn tagger(repo: &Repo, state: Option<&ArtifactState>) -> Result<git2::Signature<'static>> {
+    let last = state.and_then(|s| s.last_tag_time());
     loop {
         let sig = crate::git::signature(&repo.git, "COMMITTER")?;
-        let pinned = std::env::var("GIT_COMMITTER_DATE").is_ok_and(|d| !d.trim().is_empty());
-        let last = state.and_then(|s| s.last_tag_time());
-        if pinned || last.is_none_or(|l| sig.when().seconds() > l) {
-            return Ok(sig);
+        let Some(last) = last.filter(|l| sig.when().seconds() <= *l) else { return Ok(sig) };
+        if std::env::var("GIT_COMMITTER_DATE").is_ok_and(|d| !d.trim().is_empty()) {
+            let when = git2::Time::new(last + 1, sig.when().offset_minutes());
+            let (name, email) = (sig.name().unwrap_or("?").to_string(), sig.email().unwrap_or("").to_string());
+            return git2::Signature::new(&name, &email, &when).context("building the tagger");
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
