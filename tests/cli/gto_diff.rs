@@ -264,6 +264,7 @@ fn run_sequence(seed: u64, steps: usize, py: Option<&str>) -> usize {
 }
 
 #[test]
+#[allow(clippy::print_stderr)] // the loud warning when GTO is missing is the point
 fn mvc_reads_the_registry_as_gto_does() {
     let py = gto_python();
     if py.is_none() {

@@ -182,7 +182,7 @@ fn check_lineage_and_registry_refs_in_pull_and_get() {
     insta::assert_snapshot!(run.stderr, @"checked 2 versions; 0 problems");
     env.mvc(&["config", "set", "registry.required_meta", "[params.epochs]"]).ok();
     let run = env.mvc(&["check", "churn", "--stage", "production"]).fails();
-    insta::assert_snapshot!(run.stdout, @"churn@v0.1.0: metadata `params.epochs` is missing");
+    insta::assert_snapshot!(run.stdout, @"churn@v0.1.0: metadata `params.epochs` is missing (rule `params.epochs`)");
 
     let run = env.mvc(&["lineage", "churn@v0.1.0"]).ok();
     insta::assert_snapshot!(redact(&run.stdout), @r#"
