@@ -58,6 +58,7 @@ pub mod paths;
 pub mod pointer;
 pub mod progress;
 pub mod registry;
+pub mod registry_store;
 pub mod remote;
 pub mod repo;
 pub mod revs;

@@ -91,7 +91,8 @@ pub fn resolve(git: &git2::Repository, rev: &str) -> Result<git2::Oid> {
     if git.revparse_single(rev).is_err()
         && let Some(r) = crate::registry::RegistryRef::parse(rev, false)
     {
-        return Ok(crate::registry::resolve_ref(git, &r)?.record.commit);
+        let reg = crate::registry_store::Registry::load(git, git.workdir(), None)?;
+        return Ok(reg.resolve(&r)?.commit());
     }
     let object = git.revparse_single(rev).map_err(|_| {
         let hint = if git.is_shallow() {

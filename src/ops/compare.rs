@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use crate::ops::history::{Side, pointers};
 use crate::pointer::Pointer;
-use crate::registry;
 use crate::repo::Repo;
 
 /// Which part of the metadata.
@@ -66,6 +65,7 @@ pub enum Selection {
 /// Turns a selection into columns, oldest first for versions and tags.
 pub fn columns(repo: &Repo, selection: &Selection) -> Result<Vec<Column>> {
     let commit_time = |oid: git2::Oid| repo.git.find_commit(oid).ok().map(|c| c.time().seconds());
+    let reg = crate::registry_store::Registry::open(repo)?;
     match selection {
         Selection::Refs(refs) if refs.is_empty() => {
             Ok(vec![Column { label: "workspace".into(), side: Side::Workspace, only: None, time: None }])
@@ -77,9 +77,9 @@ pub fn columns(repo: &Repo, selection: &Selection) -> Result<Vec<Column>> {
                     return Ok(Column { label: r.clone(), side: Side::Workspace, only: None, time: None });
                 }
                 let commit = crate::revs::resolve(&repo.git, r)?;
-                let only = crate::registry::RegistryRef::parse(r, false)
-                    .filter(|_| repo.git.revparse_single(r).is_err())
-                    .and_then(|reference| crate::ops::registry::locate(repo, &reference).ok())
+                let only = reg
+                    .reference(r, || repo.git.revparse_single(r).is_ok())
+                    .and_then(|reference| reg.locate(&reference).ok())
                     .map(|(_, path)| path);
                 Ok(Column { label: r.clone(), side: Side::Rev(commit.to_string()), only, time: commit_time(commit) })
             })
@@ -102,22 +102,25 @@ pub fn columns(repo: &Repo, selection: &Selection) -> Result<Vec<Column>> {
                 .collect())
         }
         Selection::Versions(name) => {
-            let states = registry::state(&registry::read_records(&repo.git)?);
-            let Some(state) = states.get(name) else {
-                anyhow::bail!(crate::error::hinted(
-                    format!("`{}` has no registered versions", crate::text::sanitize(name)),
-                    format!("register one with `mvc register {} PATH`", crate::text::shell_quote(name)),
-                ));
-            };
-            let declared = registry::declarations(&repo.root)?;
-            Ok(state
-                .versions
-                .iter()
-                .map(|(v, record)| Column {
-                    label: format!("{name}@{v}"),
-                    side: Side::Rev(record.commit.to_string()),
-                    only: record.meta.get("path").cloned().or_else(|| declared.get(name).map(|d| d.path.clone())),
-                    time: Some(record.time),
+            let state = reg.artifact(name)?;
+            let mut idx = state.versions_where(false, false, false);
+            idx.reverse();
+            Ok(idx
+                .into_iter()
+                .map(|i| {
+                    let v = &state.versions[i];
+                    let record = reg.registration(v);
+                    let resolved = crate::registry_store::Resolved {
+                        name: name.clone(),
+                        version: v.clone(),
+                        record: record.cloned(),
+                    };
+                    Column {
+                        label: format!("{name}@{}", v.name),
+                        side: Side::Rev(v.commit.to_string()),
+                        only: reg.path_of(&resolved),
+                        time: Some(record.map(|r| r.time).unwrap_or(v.created_at)),
+                    }
                 })
                 .collect())
         }
@@ -286,10 +289,12 @@ pub fn meta_diff(repo: &Repo, old: &Column, new: &Column, section: Section) -> R
 /// Who made a side and when: the registering tagger for a registry version, else the commit.
 pub fn provenance(repo: &Repo, col: &Column) -> Option<(String, i64)> {
     let Side::Rev(rev) = &col.side else { return None };
-    if let Some(r) = crate::registry::RegistryRef::parse(&col.label, false)
-        && let Ok(resolved) = registry::resolve_ref(&repo.git, &r)
+    if let Ok(reg) = crate::registry_store::Registry::open(repo)
+        && let Some(r) = reg.reference(&col.label, || false)
+        && let Ok(resolved) = reg.resolve(&r)
+        && let Some(record) = resolved.record
     {
-        return Some((resolved.record.tagger, resolved.record.time));
+        return Some((record.tagger, record.time));
     }
     let commit = repo.git.find_commit(git2::Oid::from_str(rev).ok()?).ok()?;
     Some((crate::text::sanitize(commit.author().name().unwrap_or("?")), commit.time().seconds()))

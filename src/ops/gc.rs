@@ -24,6 +24,9 @@ pub struct GcOptions {
     pub revs: RevSelection,
     /// Keep the last N versions of every artifact on the current branch.
     pub keep_last: Option<usize>,
+    /// Keep the data of this many newest registered versions of each artifact (and of every
+    /// stage holder, always).
+    pub keep_versions: usize,
     /// Also collect on this remote (`Some("")`: the default remote).
     pub remote: Option<String>,
     /// Only report what would be deleted.
@@ -188,6 +191,10 @@ fn referenced_pointers(repo: &Repo, opts: &GcOptions) -> Result<Vec<Pointer>> {
         for p in revs::pointers_in_commit(&repo.git, commit, &|_| true, &mut visited)?.into_values() {
             out.insert(p.oid, p);
         }
+    }
+    // The registry's retention (DESIGN §4): stage holders and the newest registered versions.
+    for p in crate::ops::registry::retained_pointers(repo, opts.keep_versions)? {
+        out.insert(p.oid, p);
     }
     if let Some(n) = opts.keep_last {
         let mut seen: BTreeMap<String, Vec<Oid>> = BTreeMap::new();

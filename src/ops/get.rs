@@ -14,7 +14,7 @@ use crate::error::hinted;
 use crate::ops::checkout::Outcome;
 use crate::ops::fetch::{FetchOptions, pull};
 use crate::progress::Reporter;
-use crate::registry::{self, RegistryRef};
+use crate::registry;
 use crate::remote::transfer::TransferStats;
 use crate::repo::Repo;
 
@@ -68,22 +68,17 @@ pub fn get(opts: &GetOptions, rt: &tokio::runtime::Runtime, reporter: &dyn Repor
     let git = git2::Repository::open(&clone_dir).context("opening the cloned project")?;
 
     // `churn@v1.2.0` or `churn#production` names a registered version of that project.
-    let registered = RegistryRef::parse(&opts.path, false)
-        .filter(|r| registry::read_records(&git).is_ok_and(|rs| rs.iter().any(|t| t.tag.artifact == r.name())));
+    let reg = crate::registry_store::Registry::load(&git, None, None)?;
+    let registered = reg.reference(&opts.path, || false);
     let (commit, path) = match registered {
         Some(r) => {
             if opts.rev.is_some() {
                 bail!("`{}` already names a version; leave out `--rev`", crate::text::sanitize(&opts.path));
             }
-            let resolved = registry::resolve_ref(&git, &r)?;
-            let commit = git.find_commit(resolved.record.commit)?;
-            let declared = match commit.tree()?.get_path(Path::new(registry::ARTIFACTS_FILE)) {
-                Ok(e) => registry::parse_declarations(&String::from_utf8_lossy(
-                    e.to_object(&git)?.peel_to_blob()?.content(),
-                ))?,
-                Err(_) => Default::default(),
-            };
-            let path = registry::artifact_path(&resolved, &declared)
+            let resolved = reg.resolve(&r)?;
+            let commit = git.find_commit(resolved.commit())?;
+            let declared = crate::registry_store::declarations_at(&git, commit.id());
+            let path = registry::artifact_path(resolved.record.as_ref(), declared.get(&resolved.name))
                 .with_context(|| format!("`{}` names no path in that project", opts.path))?;
             (commit, clean_path(&path)?)
         }

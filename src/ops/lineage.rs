@@ -10,7 +10,6 @@ use serde_json::Value;
 use crate::ops::Artifact;
 use crate::ops::history::log;
 use crate::pointer::Pointer;
-use crate::registry;
 use crate::repo::Repo;
 
 /// One artifact version in the graph.
@@ -40,25 +39,18 @@ pub struct Lineage {
 /// Builds the lineage of `target` (a registry reference, or an artifact path in the
 /// workspace or, with `rev`, at that revision: a commit, branch or experiment).
 pub fn lineage(repo: &Repo, target: &str, cwd: &std::path::Path, rev: Option<&str>) -> Result<Lineage> {
-    let records = registry::read_records(&repo.git)?;
-    let registered: BTreeMap<(String, String), String> = registry::state(&records)
-        .into_iter()
-        .flat_map(|(name, s)| {
-            s.versions
-                .into_iter()
-                .filter_map(move |(v, t)| {
-                    Some(((t.meta.get("path")?.clone(), t.meta.get("oid")?.clone()), format!("{name}@{v}")))
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let (path, pointer, commit) = match crate::ops::registry::as_registry_ref(repo, cwd, target) {
+    let reg = crate::registry_store::Registry::open(repo)?;
+    let registered: BTreeMap<(String, String), String> =
+        reg.by_content().into_iter().filter_map(|(k, l)| Some((k, l.first()?.1.clone()))).collect();
+    let (path, pointer, commit, label) = match reg.reference(target, || cwd.join(target).exists()) {
         Some(r) => {
-            let (commit, path) = crate::ops::registry::locate(repo, &r)?;
+            let resolved = reg.resolve(&r)?;
+            let label = format!("{}@{}", resolved.name, resolved.version.name);
+            let (commit, path) = reg.locate(&r)?;
             let at = crate::revs::artifacts_at(&repo.git, commit)?;
             let pointer =
                 at.get(&path).cloned().ok_or_else(|| anyhow::anyhow!("`{path}` is not in commit {commit}"))?;
-            (path, pointer, Some(commit.to_string()))
+            (path, pointer, Some(commit.to_string()), Some(label))
         }
         None => {
             let rel = repo.relative(cwd, std::path::Path::new(target))?;
@@ -69,11 +61,11 @@ pub fn lineage(repo: &Repo, target: &str, cwd: &std::path::Path, rev: Option<&st
                     let pointer = crate::revs::artifacts_at(&repo.git, commit)?
                         .remove(&rel)
                         .ok_or_else(|| anyhow::anyhow!("`{rel}` is not tracked at `{}`", crate::text::sanitize(rev)))?;
-                    (rel, pointer, Some(commit.to_string()))
+                    (rel, pointer, Some(commit.to_string()), None)
                 }
                 None => {
                     let pointer = Artifact::from_rel(&rel).load_pointer(repo)?;
-                    (rel, pointer, None)
+                    (rel, pointer, None, None)
                 }
             }
         }
@@ -81,6 +73,10 @@ pub fn lineage(repo: &Repo, target: &str, cwd: &std::path::Path, rev: Option<&st
     let mut graph = Lineage::default();
     let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
     add_node(repo, &mut graph, &mut index, &registered, path, pointer, commit, 0)?;
+    // The version asked for, not another version with the same bytes.
+    if let (Some(label), Some(node)) = (label, graph.nodes.first_mut()) {
+        node.version = Some(label);
+    }
     Ok(graph)
 }
 

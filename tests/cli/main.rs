@@ -13,6 +13,7 @@ mod conventions;
 mod core;
 mod exp;
 mod get;
+mod gto_diff;
 mod habits;
 mod history;
 mod hooks;

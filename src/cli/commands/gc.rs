@@ -31,6 +31,9 @@ pub struct GcArgs {
     /// Keep the last N versions of every artifact on the current branch
     #[arg(long, value_name = "N")]
     keep_last: Option<usize>,
+    /// Also keep the newest N registered versions of each artifact (stage holders are always kept)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    keep_versions: usize,
     #[command(flatten)]
     remote: super::transfer_args::RemoteChoice,
     /// Remote objects younger than this many days stay
@@ -59,6 +62,7 @@ pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             all_experiments: args.all_experiments,
         },
         keep_last: args.keep_last,
+        keep_versions: args.keep_versions,
         remote: args.remote.selected(),
         dry_run: args.dry_run,
         force: args.force,

@@ -1,10 +1,11 @@
 //! `mvc models`, `show`, `history`, `check`, `lineage`: reading the registry.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 use mvc::ops::lineage::lineage;
-use mvc::ops::registry::{check, history, models, show};
+use mvc::ops::registry::{check, history, models, show, show_versions};
 use mvc::registry::{Event, RegistryRef, TagRecord};
 
 use super::{human_size, shown, utc_time};
@@ -13,25 +14,42 @@ use crate::cli::Ui;
 /// List registered artifacts with their latest version and the version in each stage
 #[derive(clap::Args)]
 pub struct ModelsArgs {
+    /// Include deprecated artifacts (as `gto show -d`)
+    #[arg(short = 'd', long)]
+    deprecated: bool,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
 }
 
+/// `mvc models --json`: one entry per artifact; `gto show --json`'s `{version, stage,
+/// registered, active}` under the same names, keyed as `latest` and `stages`.
+#[derive(serde::Serialize)]
+struct ModelView<'a> {
+    name: &'a str,
+    path: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: Option<&'a str>,
+    latest: Option<&'a str>,
+    stages: BTreeMap<&'a str, Option<&'a str>>,
+    registered: bool,
+    active: bool,
+}
+
 pub fn run_models(args: ModelsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let _ = args;
     let repo = super::open_repo(cwd)?;
-    let rows = models(&repo)?;
+    let rows = models(&repo, args.deprecated)?;
     if ui.json() {
-        let items: Vec<serde_json::Value> = rows
+        let items: Vec<ModelView> = rows
             .iter()
-            .map(|r| {
-                let stages: serde_json::Map<String, serde_json::Value> =
-                    r.stages.iter().map(|(s, v)| (s.clone(), v.to_string().into())).collect();
-                serde_json::json!({
-                    "name": r.name, "path": r.path, "type": r.kind, "latest": r.latest.map(|v| v.to_string()),
-                    "stages": stages, "deprecated": r.deprecated,
-                })
+            .map(|r| ModelView {
+                name: &r.name,
+                path: r.path.as_deref(),
+                kind: r.kind.as_deref(),
+                latest: r.latest.as_deref(),
+                stages: r.stages.iter().map(|(s, v)| (s.as_str(), v.as_deref())).collect(),
+                registered: r.registered,
+                active: r.active,
             })
             .collect();
         ui.out_json(&items)?;
@@ -41,12 +59,14 @@ pub fn run_models(args: ModelsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitC
         ui.status("no registered artifacts; `mvc register NAME PATH` registers one");
     }
     for r in &rows {
-        let latest = r.latest.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
-        let stages: Vec<String> = r.stages.iter().map(|(s, v)| format!("{s}={v}")).collect();
-        let deprecated = if r.deprecated { "  (deprecated)" } else { "" };
+        let latest = r.latest.clone().unwrap_or_else(|| "-".into());
+        let stages: Vec<String> =
+            r.stages.iter().filter_map(|(s, v)| v.as_ref().map(|v| format!("{s}={}", shown(v)))).collect();
+        let deprecated = if r.active { "" } else { "  (deprecated)" };
         ui.out(format!(
-            "{}  latest {latest}  {}{deprecated}",
+            "{}  latest {}  {}{deprecated}",
             shown(&r.name),
+            shown(&latest),
             if stages.is_empty() { "no stages".to_string() } else { stages.join(" ") }
         ))?;
     }
@@ -57,39 +77,123 @@ fn registry_ref(s: &str) -> anyhow::Result<RegistryRef> {
     RegistryRef::parse(s, true).ok_or_else(|| {
         anyhow::anyhow!(mvc::error::hinted(
             format!("`{}` is not a registry reference", shown(s)),
-            "use NAME, NAME@v1.2.3, NAME@latest or NAME#stage",
+            "use NAME, NAME@v1.2.3, NAME@latest, NAME#stage or a tag name such as NAME#stage#7",
         ))
     })
 }
 
-/// Show one version: commit, content, stages, who registered and promoted it, metadata, deps
+/// Show an artifact's versions (NAME), or one version in detail (NAME@v1.2.3, NAME#stage,
+/// NAME@latest, or a whole tag name such as NAME#production#7)
 #[derive(clap::Args)]
 pub struct ShowArgs {
-    /// NAME, NAME@v1.2.3, NAME@latest or NAME#stage
+    /// NAME, NAME@v1.2.3, NAME@latest, NAME#stage or a registry tag name
     reference: String,
+    /// With NAME: also deregistered versions and deprecated artifacts (as `gto show -d`)
+    #[arg(long)]
+    all: bool,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
 }
 
+/// `mvc show NAME --json`: one entry per version, as `gto show NAME --json` lists them
+/// (`commit` is GTO's `commit_hexsha`, `active` its `is_active`, `stages` the names of its
+/// `stages`, `registered` whether it has `registrations`).
+#[derive(serde::Serialize)]
+struct VersionView<'a> {
+    artifact: &'a str,
+    version: &'a str,
+    commit: &'a str,
+    active: bool,
+    registered: bool,
+    discovered: bool,
+    created_at: String,
+    #[serde(rename = "ref")]
+    reference: &'a str,
+    stages: &'a [String],
+}
+
+/// RFC 3339 with the tagger's offset, as GTO prints times.
+fn rfc3339(secs: i64, offset_min: i32) -> String {
+    let local = secs + i64::from(offset_min) * 60;
+    let days = local.div_euclid(86_400);
+    let rem = local.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let sign = if offset_min < 0 { '-' } else { '+' };
+    let off = offset_min.abs();
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        off / 60,
+        off % 60
+    )
+}
+
 pub fn run_show(args: ShowArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = super::open_repo(cwd)?;
-    let d = show(&repo, &registry_ref(&args.reference)?)?;
+    let reference = registry_ref(&args.reference)?;
+    if let RegistryRef::Latest(name) = &reference
+        && !args.reference.ends_with("@latest")
+    {
+        let rows = show_versions(&repo, name.as_str(), args.all)?;
+        if ui.json() {
+            let views: Vec<VersionView> = rows
+                .iter()
+                .map(|v| VersionView {
+                    artifact: &v.artifact,
+                    version: &v.version,
+                    commit: &v.commit,
+                    active: v.active,
+                    registered: v.registered,
+                    discovered: v.discovered,
+                    created_at: rfc3339(v.created_at.0, v.created_at.1),
+                    reference: &v.reference,
+                    stages: &v.stages,
+                })
+                .collect();
+            ui.out_json(&views)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        for v in &rows {
+            let state = if v.active { "" } else { "  (deregistered)" };
+            ui.out(format!(
+                "{}  {}  {}  {}{state}",
+                shown(&v.version),
+                &v.commit[..12],
+                utc_time(v.created_at.0),
+                if v.stages.is_empty() { "-".to_string() } else { v.stages.join(", ") }
+            ))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let d = show(&repo, &reference)?;
+    let (by, at) = d.registered.as_ref().map(|r| (r.tagger.clone(), r.time)).unwrap_or_default();
     if ui.json() {
         let deps: Vec<serde_json::Value> =
             d.deps.iter().map(|(p, o, v)| serde_json::json!({"path": p, "oid": o, "version": v})).collect();
         ui.out_json(&serde_json::json!({
-            "name": d.name, "version": d.version.to_string(), "commit": d.registered.commit.to_string(),
+            "name": d.name, "version": d.version, "commit": d.commit.to_string(),
             "path": d.path, "kind": d.pointer.kind.as_str(), "oid": d.pointer.oid.to_hex(), "size": d.pointer.size,
-            "stages": d.stages, "registered_by": d.registered.tagger, "registered_at": d.registered.time,
-            "promotions": d.promotions.iter().map(event_json).collect::<Vec<_>>(),
+            "stages": d.stages, "registered_by": by, "registered_at": at,
+            "promotions": d.promotions.iter().map(|p| event_json(p, None)).collect::<Vec<_>>(),
             "meta": d.pointer.meta, "deps": deps,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    ui.out(format!("{}@{}", shown(&d.name), d.version))?;
+    ui.out(format!("{}@{}", shown(&d.name), shown(&d.version)))?;
     ui.out(format!("  path:        {}", shown(&d.path)))?;
-    ui.out(format!("  commit:      {}", &d.registered.commit.to_string()[..12]))?;
+    ui.out(format!("  commit:      {}", &d.commit.to_string()[..12]))?;
     ui.out(format!(
         "  content:     {} {}  {}",
         d.pointer.kind.as_str(),
@@ -99,7 +203,9 @@ pub fn run_show(args: ShowArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode>
     if !d.stages.is_empty() {
         ui.out(format!("  stages:      {}", d.stages.join(", ")))?;
     }
-    ui.out(format!("  registered:  {} by {}", utc_time(d.registered.time), d.registered.tagger))?;
+    if d.registered.is_some() {
+        ui.out(format!("  registered:  {} by {}", utc_time(at), by))?;
+    }
     for p in &d.promotions {
         if let Event::Assign(stage) = &p.tag.event {
             ui.out(format!("  promoted:    {stage} {} by {}", utc_time(p.time), p.tagger))?;
@@ -118,23 +224,20 @@ pub fn run_show(args: ShowArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-fn event_name(e: &TagRecord) -> String {
+fn event_name(e: &TagRecord, version: Option<&str>) -> String {
+    let v = version.map(str::to_string).or_else(|| e.meta.get("version").cloned()).unwrap_or_default();
     match &e.tag.event {
         Event::Register(v) => format!("register {v}"),
         Event::Deregister(v) => format!("deregister {v}"),
-        Event::Assign(s) => {
-            let v = e.meta.get("version").cloned().unwrap_or_default();
-            let verb = if e.meta.get("rollback").is_some_and(|r| r == "true") { "rollback" } else { "promote" };
-            format!("{verb} {v} to {s}")
-        }
-        Event::Unassign(s) => format!("unassign {s}"),
+        Event::Assign(s) => format!("promote {v} to {s}"),
+        Event::Unassign(s) => format!("unassign {v} from {s}"),
         Event::Deprecate => "deprecate".to_string(),
     }
 }
 
-fn event_json(e: &TagRecord) -> serde_json::Value {
+fn event_json(e: &TagRecord, version: Option<&str>) -> serde_json::Value {
     serde_json::json!({
-        "tag": e.tag.format(), "event": event_name(e), "commit": e.commit.to_string(),
+        "tag": e.name, "event": event_name(e, version), "commit": e.commit.to_string(),
         "tagger": e.tagger, "time": e.time, "message": e.message,
     })
 }
@@ -153,17 +256,18 @@ pub fn run_history(args: HistoryArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<Exi
     let repo = super::open_repo(cwd)?;
     let events = history(&repo, &args.name)?;
     if ui.json() {
-        ui.out_json(&events.iter().map(event_json).collect::<Vec<_>>())?;
+        ui.out_json(&events.iter().map(|e| event_json(&e.record, e.version.as_deref())).collect::<Vec<_>>())?;
         return Ok(ExitCode::SUCCESS);
     }
     for e in &events {
+        let r = &e.record;
         ui.out(format!(
             "{}  {:28}  {}  {}  {}",
-            utc_time(e.time),
-            event_name(e),
-            &e.commit.to_string()[..12],
-            e.tagger,
-            e.message.lines().next().unwrap_or("")
+            utc_time(r.time),
+            shown(&event_name(r, e.version.as_deref())),
+            &r.commit.to_string()[..12],
+            r.tagger,
+            r.message.lines().next().unwrap_or("")
         ))?;
     }
     Ok(ExitCode::SUCCESS)

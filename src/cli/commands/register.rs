@@ -10,7 +10,7 @@ use mvc::registry::{Bump, Version};
 use crate::cli::Ui;
 
 fn parse_version(s: &str) -> Result<Version, String> {
-    Version::parse(s).ok_or_else(|| format!("`{s}` is not a version like v1.2.3"))
+    Version::parse(s).ok_or_else(|| format!("`{s}` is not a version like v1.2.3 or v1.0.0-rc.1"))
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -85,7 +85,7 @@ fn report(ui: &Ui, verb: &str, created: &Created) -> anyhow::Result<ExitCode> {
     if ui.json() {
         ui.out_json(&serde_json::json!({
             "tag": created.tag, "commit": created.commit, "pushed": created.pushed,
-            "version": created.version.map(|v| v.to_string()), "declared_in": created.declared_in,
+            "version": created.version.as_ref().map(|v| v.to_string()), "declared_in": created.declared_in,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -124,13 +124,17 @@ pub struct PromoteArgs {
     /// The stage
     #[arg(long = "to", value_name = "STAGE")]
     stage: String,
+    /// Assign the stage even if this version already has it (as GTO's `--force`)
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     pub tag: TagArgs,
 }
 
 pub fn run_promote(args: PromoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = super::open_repo(cwd)?;
-    let opts = stage_options(args.name, args.stage, Some(args.version), &args.tag);
+    let mut opts = stage_options(args.name, args.stage, Some(args.version), &args.tag);
+    opts.force = args.force;
     report(ui, "promoted", &promote(&repo, &opts)?)
 }
 
@@ -181,17 +185,27 @@ pub struct DeprecateArgs {
     /// Deregister only this version
     #[arg(value_parser = parse_version)]
     version: Option<Version>,
+    /// Undo the artifact's deprecation (deletes its deprecation tags, as `gto deprecate --delete`)
+    #[arg(long, conflicts_with = "version")]
+    undo: bool,
     #[command(flatten)]
     pub tag: TagArgs,
 }
 
 pub fn run_deprecate(args: DeprecateArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
     let repo = super::open_repo(cwd)?;
-    let opts = stage_options(args.name, String::new(), args.version, &args.tag);
-    let verb = if args.version.is_some() { "deregistered" } else { "deprecated" };
+    let mut opts = stage_options(args.name, String::new(), args.version.clone(), &args.tag);
+    opts.undo = args.undo;
+    let verb = if args.undo {
+        "deleted deprecation"
+    } else if args.version.is_some() {
+        "deregistered"
+    } else {
+        "deprecated"
+    };
     report(ui, verb, &deprecate(&repo, &opts)?)
 }
 
 fn stage_options(name: String, stage: String, version: Option<Version>, tag: &TagArgs) -> StageOptions {
-    StageOptions { name, stage, version, message: tag.message.clone(), push: tag.push }
+    StageOptions { name, stage, version, message: tag.message.clone(), push: tag.push, force: false, undo: false }
 }
