@@ -246,6 +246,7 @@ fn event_json(e: &TagRecord, version: Option<&str>) -> serde_json::Value {
 #[derive(clap::Args)]
 pub struct HistoryArgs {
     /// The registry name
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::registry_names))]
     name: String,
     /// Print the result as JSON
     #[arg(long)]
