@@ -162,14 +162,28 @@ fn expand(
     Ok(keep)
 }
 
-/// The pointers at the tip of every ref: local and remote-tracking branches, and tags.
+/// The pointers at the tip of every ref: local and remote-tracking branches, and tags. A
+/// registry tag of a deregistered version does not keep that version's data (DESIGN §4).
 fn ref_tip_pointers(repo: &Repo) -> Result<Vec<Pointer>> {
+    let dropped = crate::ops::registry::deregistered_tag_paths(repo)?;
     let mut out: BTreeMap<Oid, Pointer> = BTreeMap::new();
     let mut visited = HashSet::new();
     for reference in repo.git.references()?.flatten() {
         let Ok(commit) = reference.peel_to_commit() else { continue };
-        for p in revs::pointers_in_commit(&repo.git, commit.id(), &|_| true, &mut visited)?.into_values() {
-            out.insert(p.oid, p);
+        let skip = reference.name().ok().and_then(|n| n.strip_prefix("refs/tags/")).and_then(|t| dropped.get(t));
+        match skip {
+            // Walked afresh: a tree shared with another ref must not lose what it keeps there.
+            Some(paths) => {
+                let keep = |artifact: &str| !paths.iter().any(|p| p == artifact);
+                for p in revs::pointers_in_commit(&repo.git, commit.id(), &keep, &mut HashSet::new())?.into_values() {
+                    out.insert(p.oid, p);
+                }
+            }
+            None => {
+                for p in revs::pointers_in_commit(&repo.git, commit.id(), &|_| true, &mut visited)?.into_values() {
+                    out.insert(p.oid, p);
+                }
+            }
         }
     }
     Ok(out.into_values().collect())
