@@ -102,14 +102,14 @@ fn register_promote_rollback_and_show() {
     env.mvc(&["deprecate", "-q", "churn", "v0.1.0"]).ok();
     let run = env.mvc(&["history", "churn"]).ok();
     insta::assert_snapshot!(redact(&run.stdout), @r"
-    2026-01-01 00:00  deregister v0.1.0             <id>  Test User  Deregister churn@v0.1.0
-    2026-01-01 00:00  unassign v0.2.0 from staging  <id>  Test User  Unassign churn: unassign v0.2.0 from staging
+    2026-01-01 00:00  deregister v0.1.0                <id>  Test User  Deregister churn@v0.1.0
+    2026-01-01 00:00  unassign v0.2.0 from staging     <id>  Test User  Unassign churn: unassign v0.2.0 from staging
     2026-01-01 00:00  unassign v0.2.0 from production  <id>  Test User  Roll back churn: unassign v0.2.0 from production
-    2026-01-01 00:00  promote v0.2.0 to staging     <id>  Test User  Promote churn staging to v0.2.0
-    2026-01-01 00:00  promote v0.2.0 to production  <id>  Test User  Promote churn production to v0.2.0
-    2026-01-01 00:00  register v0.2.0               <id>  Test User  Register churn@v0.2.0
-    2026-01-01 00:00  promote v0.1.0 to production  <id>  Test User  Promote churn production to v0.1.0
-    2026-01-01 00:00  register v0.1.0               <id>  Test User  Register churn@v0.1.0
+    2026-01-01 00:00  promote v0.2.0 to staging        <id>  Test User  Promote churn staging to v0.2.0
+    2026-01-01 00:00  promote v0.2.0 to production     <id>  Test User  Promote churn production to v0.2.0
+    2026-01-01 00:00  register v0.2.0                  <id>  Test User  Register churn@v0.2.0
+    2026-01-01 00:00  promote v0.1.0 to production     <id>  Test User  Promote churn production to v0.1.0
+    2026-01-01 00:00  register v0.1.0                  <id>  Test User  Register churn@v0.1.0
     ");
     let run = env.mvc(&["show", "churn"]).ok();
     insta::assert_snapshot!(redact(&run.stdout), @"v0.2.0  <id>  2026-01-01 00:00  -");
