@@ -348,6 +348,7 @@ fn promote_gate_enforces_required_metadata_and_thresholds() {
 }
 
 #[test]
+#[allow(clippy::print_stderr)] // the loud warning when gpg is missing is the point
 fn register_signs_tags_when_git_says_tag_gpgsign() {
     let env = trained();
     if std::process::Command::new("gpg").arg("--version").output().is_err() {
