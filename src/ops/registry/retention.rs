@@ -12,8 +12,7 @@ use crate::registry_store::{Registry, Resolved};
 use crate::repo::Repo;
 
 /// The pointers of stage holders and of the newest `keep_versions` active versions.
-pub fn retained_pointers(repo: &Repo, keep_versions: usize) -> Result<Vec<Pointer>> {
-    let reg = Registry::open(repo)?;
+pub fn retained_pointers(repo: &Repo, reg: &Registry, keep_versions: usize) -> Result<Vec<Pointer>> {
     let mut out: BTreeMap<Oid, Pointer> = BTreeMap::new();
     for (name, s) in &reg.states {
         if !s.active {
@@ -37,8 +36,7 @@ pub fn retained_pointers(repo: &Repo, keep_versions: usize) -> Result<Vec<Pointe
 /// For each registry tag that points at a deregistered version, the artifact path whose data
 /// that tag no longer vouches for (DESIGN §4: on a remote, deregistered versions' data become
 /// collectable; every other registry tag keeps what it points at, as any tag does).
-pub fn deregistered_tag_paths(repo: &Repo) -> Result<HashMap<String, Vec<String>>> {
-    let reg = Registry::open(repo)?;
+pub fn deregistered_tag_paths(reg: &Registry) -> HashMap<String, Vec<String>> {
     let mut dropped: HashMap<git2::Oid, Vec<String>> = HashMap::new();
     for (name, s) in &reg.states {
         for v in s.versions.iter().filter(|v| v.registered && !v.active) {
@@ -54,5 +52,5 @@ pub fn deregistered_tag_paths(repo: &Repo) -> Result<HashMap<String, Vec<String>
             out.insert(r.name.clone(), paths.clone());
         }
     }
-    Ok(out)
+    out
 }
