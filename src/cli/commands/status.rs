@@ -55,6 +55,14 @@ struct JsonArtifact<'a> {
     partial: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<JsonChanges<'a>>,
+    stale_deps: Vec<JsonStaleDep<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonStaleDep<'a> {
+    path: &'a str,
+    recorded: &'a str,
+    current: String,
 }
 
 #[derive(Serialize)]
@@ -86,11 +94,11 @@ pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         let artifacts = report.artifacts.iter().map(to_json).collect();
         ui.out_json(&JsonStatus { artifacts, hashed: report.hashed })?;
     } else {
-        for a in report.artifacts.iter().filter(|a| !a.is_clean() || is_partial(a)) {
+        for a in report.artifacts.iter().filter(|a| !a.is_clean() || is_partial(a) || !a.stale_deps.is_empty()) {
             render(ui, a)?;
         }
         // A directory pulled in part is not up to date, even though nothing in it changed.
-        if report.artifacts.iter().all(|a| a.is_clean() && !is_partial(a)) {
+        if report.artifacts.iter().all(|a| a.is_clean() && !is_partial(a) && a.stale_deps.is_empty()) {
             ui.status(format!("{}, all up to date", super::count(report.artifacts.len() as u64, "artifact")));
         }
     }
@@ -163,6 +171,11 @@ fn to_json(a: &ArtifactStatus) -> JsonArtifact<'_> {
             deleted: &c.deleted,
             not_pulled: &c.not_pulled,
         }),
+        stale_deps: a
+            .stale_deps
+            .iter()
+            .map(|d| JsonStaleDep { path: &d.path, recorded: &d.recorded, current: d.current.to_hex() })
+            .collect(),
     }
 }
 
@@ -208,6 +221,11 @@ fn render(ui: &Ui, a: &ArtifactStatus) -> std::io::Result<()> {
     }
     if let Some(c) = a.changes.as_ref().filter(|c| !c.not_pulled.is_empty()) {
         ui.out(format!("partial:     {path}  ({} not pulled)", super::count(c.not_pulled.len() as u64, "file")))?;
+    }
+    for d in &a.stale_deps {
+        let dep = shown(&d.path);
+        let recorded = shown(&d.recorded.chars().take(12).collect::<String>());
+        ui.out(format!("stale dep:   {path} was made from {dep} at {recorded}; {dep} is now {}", d.current.short()))?;
     }
     Ok(())
 }
