@@ -21,6 +21,7 @@ pub mod import_lfs;
 pub mod init;
 pub mod install;
 pub mod lineage;
+pub mod ls_url;
 pub mod merge;
 pub mod plots;
 pub mod push;

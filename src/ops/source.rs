@@ -198,6 +198,28 @@ impl Clone {
     }
 }
 
+/// THE rule for `mvc ls ARG…`: whether the first argument names another repository (a URL,
+/// `user@host:path`, or a directory that is the root of a git repository other than the one
+/// `cwd` is in) rather than a path in this one.
+pub fn is_repository(arg: &str, cwd: &Path) -> bool {
+    if arg.contains("://") {
+        return true;
+    }
+    if let Some((before, _)) = arg.split_once(':')
+        && before.contains('@')
+        && !before.contains('/')
+    {
+        return true;
+    }
+    let dir = cwd.join(arg);
+    let is_repo_root = dir.join(".git").exists() || (dir.join("HEAD").is_file() && dir.join("objects").is_dir());
+    if !is_repo_root {
+        return false;
+    }
+    let here = git2::Repository::discover(cwd).ok().and_then(|g| g.workdir().and_then(|w| w.canonicalize().ok()));
+    here.is_none_or(|h| dir.canonicalize().ok().as_deref() != Some(h.as_path()))
+}
+
 /// `data/train/`, `./data/train.mvc` -> `data/train`; refuses absolute paths and `..`.
 pub fn clean_path(raw: &str) -> Result<String> {
     let trimmed = raw.trim_end_matches('/');

@@ -155,3 +155,88 @@ fn crossrepo_update_follows_a_branch_and_a_stage() {
     hint: import it with `mvc import URL PATH`
     ");
 }
+
+#[test]
+fn crossrepo_ls_url_lists_sizes_and_versions_without_data() {
+    let src = source();
+    retrain(&src, "weights v2!");
+    src.mvc(&["register", "-q", "churn", "--bump", "minor"]).ok();
+    src.mvc(&["promote", "-q", "churn", "v0.2.0", "--to", "staging"]).ok();
+    let env = consumer();
+    let url = src.root.to_str().unwrap();
+
+    let run = env.mvc(&["ls", url]).ok();
+    insta::assert_snapshot!(redact(&run.stdout, &src), @r"
+    dir   <id>          8 B in 2 files  data
+    file  <id>                    11 B  model.bin  (churn@v0.2.0 [staging], churn@v0.1.0 [production])
+    ");
+    let json = env.mvc(&["ls", url, "model.bin", "--json"]).ok().json();
+    let artifacts = json["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 1, "{json}");
+    assert_eq!(artifacts[0]["size"], 11);
+    assert_eq!(artifacts[0]["oid"], src.pointer_oid("model.bin"));
+    assert_eq!(artifacts[0]["versions"][1]["version"], "v0.2.0");
+    assert_eq!(artifacts[0]["versions"][1]["latest"], true);
+    assert_eq!(artifacts[0]["versions"][0]["stages"][0], "production");
+
+    let json = env.mvc(&["ls", url, "--rev", "churn@v0.1.0", "--json"]).ok().json();
+    assert_eq!(json["artifacts"][1]["size"], 10, "{json}");
+    // Nothing was downloaded or left behind here.
+    assert!(!env.path("model.bin").exists());
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+    // A path in this project is still a path.
+    env.write("local.bin", "x");
+    env.mvc(&["add", "-q", "local.bin"]).ok();
+    assert!(env.mvc(&["ls", "local.bin"]).ok().stdout.contains("local.bin"));
+}
+
+#[test]
+fn crossrepo_hostile_sources_are_refused() {
+    let src = source();
+    let env = consumer();
+    let url = src.root.to_str().unwrap();
+
+    // A registry tag whose path escapes the project.
+    src.git(&[
+        "tag",
+        "-a",
+        "evil@v1.0.0",
+        "-m",
+        "Register evil@v1.0.0\n\n```yaml\npath: ../../etc/passwd\noid: abc\n```",
+    ]);
+    src.write("artifacts.yaml", "evil:\n  path: ../../etc/passwd\n");
+    src.git(&["add", "artifacts.yaml"]);
+    src.git(&["commit", "-qm", "evil"]);
+    let run = env.mvc(&["import", url, "evil@v1.0.0"]).fails();
+    assert!(run.stderr.contains("names no path") || run.stderr.contains("not a path inside"), "{}", run.stderr);
+    let run = env.mvc(&["import", url, "../../etc/passwd"]).fails();
+    insta::assert_snapshot!(run.stderr, @"error: `../../etc/passwd` is not a path inside the project (give it relative to the project's root)");
+    let run = env.mvc(&["import", url, "model.bin", "-o", "../outside.bin"]).fails();
+    assert!(run.stderr.contains("outside the repository"), "{}", run.stderr);
+    assert!(!env.path("../outside.bin").exists());
+
+    // A recorded source path that escapes (a hostile commit to this project) is refused.
+    env.mvc(&["import", "-q", url, "model.bin"]).ok();
+    let pointer = env.read("model.bin.mvc").replace("path: model.bin,", "path: ../../secret,");
+    env.write("model.bin.mvc", pointer);
+    let run = env.mvc(&["update"]).fails();
+    assert!(run.stderr.contains("`meta.source.path` of `model.bin.mvc`"), "{}", run.stderr);
+
+    // A URL that looks like an option reaches `git clone` as a URL, never as an option.
+    let marker = env.path("../pwned");
+    let hostile = format!("--upload-pack=touch {}", marker.display());
+    let run = env.mvc(&["import", "-o", "x.bin", "--", &hostile, "model.bin"]).fails();
+    assert!(run.stderr.contains("`git clone` of `--upload-pack"), "{}", run.stderr);
+    // For `ls`, one with `://` (so it is taken as a URL; the shell would ignore the rest).
+    let run = env.mvc(&["ls", "--", &format!("{hostile} #://x")]).fails();
+    assert!(run.stderr.contains("`git clone` of `--upload-pack"), "{}", run.stderr);
+    assert!(!marker.exists());
+
+    // Credentials in the URL are never stored nor printed.
+    let secret_url = "https://bob:s3cretT0ken@127.0.0.1:9/team/models.git";
+    let run = env.mvc(&["import", secret_url, "model.bin", "-o", "y.bin"]).fails();
+    assert!(!run.stderr.contains("s3cretT0ken") && !run.stderr.contains("bob"), "{}", run.stderr);
+    assert!(run.stderr.contains("https://<redacted>@127.0.0.1:9/team/models.git"), "{}", run.stderr);
+    let run = env.mvc(&["ls", secret_url, "--json"]).fails();
+    assert!(!run.stderr.contains("s3cretT0ken"), "{}", run.stderr);
+}
