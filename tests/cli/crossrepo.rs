@@ -143,6 +143,15 @@ fn crossrepo_update_follows_a_branch_and_a_stage() {
     assert!(env.read("prod.bin.mvc").contains(r#"rev: "churn#production""#));
     assert_eq!(env.mvc(&["status", "--json"]).ok().json()["artifacts"][1]["workspace"], "unchanged");
 
+    // Lineage follows the import to the source project's commit.
+    let run = env.mvc(&["lineage", "prod.bin"]).ok();
+    insta::assert_snapshot!(redact(&run.stdout, &src), @r"
+    prod.bin <id>
+        <- $SRC: model.bin <id> (churn#production)  commit <id>
+    ");
+    let json = env.mvc(&["lineage", "prod.bin", "--json"]).ok().json();
+    assert_eq!(json["nodes"][1]["repo"], src.root.to_str().unwrap(), "{json}");
+
     let run = env.mvc(&["update", "latest.bin", "--rev", "churn@v0.1.0"]).ok();
     assert!(run.stderr.starts_with("updated `latest.bin`"), "{}", run.stderr);
     assert_eq!(env.read("latest.bin"), "weights v1");
