@@ -121,7 +121,7 @@ pub fn import(
         oid: located.pointer.oid.to_hex(),
     };
     let pointer = record(repo, &rel, &opts.cwd, &located, &source, reporter)?;
-    let commit = stage(repo, &[rel.clone()], opts.message.as_deref())?;
+    let commit = stage(repo, std::slice::from_ref(&rel), opts.message.as_deref())?;
     Ok(ImportReport { out: rel, pointer, source, remote: pulled.remote, stats: pulled.stats, commit })
 }
 
