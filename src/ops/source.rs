@@ -323,6 +323,22 @@ mod tests {
     }
 
     #[test]
+    fn only_urls_and_other_repositories_are_repositories() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path();
+        git2::Repository::init(cwd.join("here")).unwrap();
+        git2::Repository::init(cwd.join("other")).unwrap();
+        std::fs::create_dir_all(cwd.join("here/data")).unwrap();
+        let here = cwd.join("here");
+        assert!(is_repository("https://host/team/r.git", &here));
+        assert!(is_repository("git@github.com:team/r.git", &here));
+        assert!(is_repository("../other", &here));
+        assert!(!is_repository("data", &here));
+        assert!(!is_repository(".", &here));
+        assert!(!is_repository("a:b/c", &here));
+    }
+
+    #[test]
     fn paths_are_cleaned_and_escapes_refused() {
         assert_eq!(clean_path("data/train/").unwrap(), "data/train");
         assert_eq!(clean_path("./model.bin.mvc").unwrap(), "model.bin");
