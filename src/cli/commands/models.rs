@@ -342,7 +342,7 @@ pub fn run_lineage(args: LineageArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<Exi
             .map(|n| {
                 serde_json::json!({
                     "path": n.path, "oid": n.oid, "version": n.version, "commit": n.commit,
-                    "params": n.params, "deps": n.deps,
+                    "params": n.params, "deps": n.deps, "repo": n.repo.as_deref().map(super::shown),
                 })
             })
             .collect();

@@ -23,6 +23,9 @@ pub struct StatusArgs {
     check: Option<Check>,
     #[command(flatten)]
     remote: super::transfer_args::RemoteChoice,
+    /// Ask each imported artifact's source project whether it moved (network)
+    #[arg(long)]
+    imports: bool,
     /// Concurrent existence checks against the remote
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
@@ -88,6 +91,9 @@ pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         let opts = RemoteStatusOptions { targets: args.targets, cwd: cwd.to_path_buf(), remote, jobs: args.jobs };
         return run_remote(&repo, &opts, args.check.is_some(), ui);
     }
+    if args.imports {
+        return run_imports(&repo, &args.targets, cwd, args.check.is_some(), ui);
+    }
     let reporter = ui.reporter();
     let report = status(&repo, &StatusOptions { targets: args.targets, cwd: cwd.to_path_buf() }, &reporter)?;
     if ui.json() {
@@ -149,6 +155,45 @@ fn run_remote(repo: &Repo, opts: &RemoteStatusOptions, check: bool, ui: &Ui) -> 
         }
     }
     let failed = check && report.artifacts.iter().any(|a| !a.on_remote);
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+#[derive(Serialize)]
+struct JsonImport<'a> {
+    out: String,
+    moved: bool,
+    recorded: super::import::JsonSource<'a>,
+    now: super::import::JsonSource<'a>,
+}
+
+/// `status --imports`: one line per import whose source moved; `--check` fails then.
+fn run_imports(repo: &Repo, targets: &[PathBuf], cwd: &Path, check: bool, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let states = mvc::ops::import::import_status(repo, cwd, targets)?;
+    if ui.json() {
+        let imports: Vec<JsonImport> = states
+            .iter()
+            .map(|s| JsonImport {
+                out: shown(&s.out),
+                moved: s.moved(),
+                recorded: super::import::JsonSource::of(&s.recorded),
+                now: super::import::JsonSource::of(&s.now),
+            })
+            .collect();
+        ui.out_json(&serde_json::json!({ "imports": imports }))?;
+    } else {
+        for s in states.iter().filter(|s| s.moved()) {
+            ui.out(format!(
+                "moved: {} (source now at {}, oid {})",
+                shown(&s.out),
+                &s.now.commit[..12],
+                &s.now.oid[..12]
+            ))?;
+        }
+        if states.iter().all(|s| !s.moved()) {
+            ui.status(format!("{}, all up to date with their sources", super::count(states.len() as u64, "import")));
+        }
+    }
+    let failed = check && states.iter().any(|s| s.moved());
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
