@@ -281,3 +281,74 @@ fn two_concurrent_pushers_lose_nothing() {
         assert_eq!(std::fs::read(fresh.path("base.bin")).unwrap().len(), 1 << 20);
     }
 }
+
+/// The pack files of a local chunked remote.
+fn packs_of(env: &TestEnv) -> Vec<std::path::PathBuf> {
+    let mut packs: Vec<_> =
+        std::fs::read_dir(env.path("../remote/packs")).unwrap().map(|e| e.unwrap().path()).collect();
+    packs.sort();
+    packs
+}
+
+#[test]
+fn fsck_names_what_a_damaged_pack_breaks_and_repair_rewrites_it() {
+    let env = local_project();
+    env.write("model.bin", noise(2 << 20, 21));
+    for i in 0..5 {
+        env.write(&format!("data/f{i}.bin"), noise(3000, 30 + i));
+    }
+    env.mvc(&["add", "-q", "model.bin", "data"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    env.mvc(&["fsck", "-c"]).ok();
+    let packs = packs_of(&env);
+    assert_eq!(packs.len(), 1);
+    let pack = packs[0].file_name().unwrap().to_str().unwrap().to_string();
+    let mut bytes = std::fs::read(&packs[0]).unwrap();
+    bytes[100] ^= 0x01; // inside the first chunk of model.bin
+    std::fs::write(&packs[0], bytes).unwrap();
+
+    let run = env.mvc(&["fsck", "-c"]).fails();
+    let model = env.pointer_oid("model.bin");
+    assert!(
+        run.stdout.contains(&format!("corrupt: {model} in origin  (pack {pack} is damaged; needed by `model.bin`)")),
+        "{}",
+        run.stdout
+    );
+    let json = env.mvc(&["fsck", "-c", "--json"]).json();
+    let broken: Vec<&serde_json::Value> =
+        json["findings"].as_array().unwrap().iter().filter(|f| f["place"] == "origin").collect();
+    assert!(!broken.is_empty() && broken.iter().all(|f| f["pack"] == pack.as_str()), "{json}");
+
+    let run = env.mvc(&["fsck", "-c", "--repair"]).ok();
+    assert!(run.stdout.contains("repaired"), "{}", run.stdout);
+    env.mvc(&["fsck", "-c"]).ok();
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+    assert_eq!(std::fs::read(clone.path("data/f3.bin")).unwrap(), std::fs::read(env.path("data/f3.bin")).unwrap());
+}
+
+#[test]
+fn fsck_reports_a_missing_pack_and_a_missing_recipe() {
+    let env = local_project();
+    env.write("a.bin", noise(100_000, 1));
+    env.mvc(&["add", "-q", "a.bin"]).ok();
+    commit(&env, "a");
+    env.mvc(&["push"]).ok();
+    env.write("b.bin", noise(100_000, 2));
+    env.mvc(&["add", "-q", "b.bin"]).ok();
+    commit(&env, "b");
+    env.mvc(&["push"]).ok();
+    let a = env.pointer_oid("a.bin");
+    let b = env.pointer_oid("b.bin");
+    std::fs::remove_file(env.path(&format!("../remote/recipes/{b}"))).unwrap();
+    let run = env.mvc(&["fsck", "-c"]).fails();
+    assert!(run.stdout.contains(&format!("missing: {b} in origin  (needed by `b.bin`)")), "{}", run.stdout);
+    assert!(!run.stdout.contains(&a.to_string()), "{}", run.stdout);
+    for p in packs_of(&env) {
+        std::fs::remove_file(p).unwrap();
+    }
+    let run = env.mvc(&["fsck", "-c"]).fails();
+    assert!(run.stdout.contains(&format!("missing: {a} in origin  (pack ")), "{}", run.stdout);
+}
