@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod chunk;
 pub mod chunked;
+pub mod collect;
 mod download;
 pub mod fault;
 pub mod pack;

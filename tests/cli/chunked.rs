@@ -352,3 +352,83 @@ fn fsck_reports_a_missing_pack_and_a_missing_recipe() {
     let run = env.mvc(&["fsck", "-c"]).fails();
     assert!(run.stdout.contains(&format!("missing: {a} in origin  (pack ")), "{}", run.stdout);
 }
+
+fn count_in(env: &TestEnv, dir: &str) -> usize {
+    std::fs::read_dir(env.path(&format!("../remote/{dir}"))).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn gc_deletes_dead_recipes_and_packs_after_the_grace_period() {
+    let env = local_project();
+    env.write("model.bin", noise(2 << 20, 41));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    let v1 = env.pointer_oid("model.bin");
+    env.write("model.bin", noise(2 << 20, 43));
+    env.write("keep.bin", noise(300_000, 42));
+    for i in 0..4 {
+        env.write(&format!("data/f{i}.txt"), format!("row {i}\n"));
+    }
+    env.mvc(&["add", "-q", "model.bin", "keep.bin", "data"]).ok();
+    commit(&env, "v2");
+    env.mvc(&["push"]).ok();
+    assert_eq!((count_in(&env, "recipes"), count_in(&env, "packs")), (4, 2));
+
+    // Within the grace period nothing goes.
+    let json = env.mvc(&["gc", "-w", "-c", "--json"]).ok().json();
+    assert_eq!(
+        (json["remote_objects"].as_array().unwrap().len(), json["remote_packs"].as_array().unwrap().len()),
+        (0, 0)
+    );
+    assert_eq!((count_in(&env, "recipes"), count_in(&env, "packs")), (4, 2));
+
+    let json = env.mvc(&["gc", "-w", "-c", "--grace-days", "0", "--json"]).ok().json();
+    assert_eq!(json["remote_objects"][0]["oid"], v1.as_str(), "{json}");
+    assert_eq!(json["remote_objects"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json["remote_packs"].as_array().unwrap().len(), 1, "{json}");
+    assert!(!env.path(&format!("../remote/recipes/{v1}")).exists());
+    assert_eq!(count_in(&env, "packs"), 1);
+
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    for f in ["model.bin", "keep.bin", "data/f2.txt"] {
+        assert_eq!(std::fs::read(clone.path(f)).unwrap(), std::fs::read(env.path(f)).unwrap(), "{f}");
+    }
+    let run = clone.mvc(&["checkout", "--rev", "HEAD~1", "model.bin"]);
+    assert_ne!(run.code, 0, "the dead version is gone from the remote");
+    clone.mvc(&["fsck", "-c"]).ok();
+}
+
+#[test]
+fn gc_repack_rewrites_sparse_packs_and_keeps_every_live_object_pullable() {
+    let env = local_project();
+    let v1 = noise(4 << 20, 51);
+    env.write("model.bin", &v1);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    // v2 keeps the first MiB of v1: v1's pack ends up a quarter live.
+    let v2 = [&v1[..1 << 20], &noise(3 << 20, 52)].concat();
+    env.write("model.bin", &v2);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    env.mvc(&["push"]).ok();
+    let before = dir_bytes(&env.path("../remote/packs"));
+    assert!(before > 7 << 20, "{before}");
+
+    let json = env.mvc(&["gc", "-w", "-c", "--grace-days", "0", "--repack", "--dry-run", "--json"]).ok().json();
+    assert_eq!(json["repacked"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(dir_bytes(&env.path("../remote/packs")), before, "a dry run changes nothing");
+
+    let json = env.mvc(&["gc", "-w", "-c", "--grace-days", "0", "--repack", "--json"]).ok().json();
+    assert_eq!(json["repacked"].as_array().unwrap().len(), 1, "{json}");
+    let after = dir_bytes(&env.path("../remote/packs"));
+    assert!(after < (4 << 20) + (512 << 10), "{after} bytes of packs after repack (before: {before})");
+    assert_eq!(count_in(&env, "recipes"), 1);
+
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), v2);
+    clone.mvc(&["fsck", "-c"]).ok();
+}
