@@ -181,3 +181,34 @@ pub fn trust(repo: &Repo, name: &str) -> Result<Option<String>> {
     })?;
     Ok(Some(endpoint))
 }
+
+/// `remote migrate NAME --to LAYOUT`: converts the remote in place, resumably (see
+/// [`crate::remote::migrate`]). One batch of objects at a time passes through a scratch cache
+/// under `.git/mvc/state`, removed at the end.
+pub fn migrate(
+    repo: &Repo,
+    name: &str,
+    to: &str,
+    rt: &tokio::runtime::Runtime,
+    reporter: &dyn crate::progress::Reporter,
+) -> Result<crate::remote::migrate::Migrated> {
+    let Some(layout) = crate::remote::Layout::parse(to) else {
+        bail!("unknown layout `{}`: use `loose` or `chunked`", crate::text::sanitize(to));
+    };
+    let _lock = repo.lock("remote migrate")?;
+    let rc = backend::choose(repo, Some(name))?;
+    let src = backend::open_writable(repo, &rc, None)?;
+    if src.read_only {
+        bail!(hinted(
+            format!("remote `{name}` ({}) is read-only (HTTP)", src.display_url),
+            "migrate it through a writable URL (s3://, gs://, az:// or a directory)"
+        ));
+    }
+    let dst = backend::open_writable(repo, &rc, None)?;
+    let dir = repo.state_dir().join(format!("migrate-{}", std::process::id()));
+    let scratch = crate::cache::Cache::new(dir.clone());
+    let result =
+        rt.block_on(crate::remote::migrate::migrate(&src, &dst, layout, &scratch, repo.stat_index(), reporter));
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}

@@ -8,6 +8,7 @@ pub mod chunked;
 pub mod collect;
 mod download;
 pub mod fault;
+pub mod migrate;
 pub mod pack;
 pub mod recipe;
 pub mod transfer;

@@ -432,3 +432,89 @@ fn gc_repack_rewrites_sparse_packs_and_keeps_every_live_object_pullable() {
     assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), v2);
     clone.mvc(&["fsck", "-c"]).ok();
 }
+
+#[test]
+fn migrate_converts_loose_to_chunked_and_back() {
+    let env = TestEnv::new();
+    let remote = env.path("../remote");
+    env.mvc(&["remote", "add", "origin", remote.to_str().unwrap(), "--layout", "loose"]).ok();
+    env.write("model.bin", noise(1 << 20, 61));
+    for i in 0..6 {
+        env.write(&format!("data/f{i}.txt"), format!("row {i}\n"));
+    }
+    env.mvc(&["add", "-q", "model.bin", "data"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    env.write("model.bin", noise(1 << 20, 62));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    env.mvc(&["push"]).ok();
+    let loose_files = files_under(&remote.join("blake3"));
+    assert_eq!(loose_files, 9);
+
+    let json = env.mvc(&["remote", "migrate", "origin", "--to", "chunked", "--json"]).ok().json();
+    assert_eq!(json["from"], "loose");
+    assert_eq!(json["to"], "chunked");
+    assert_eq!(
+        (json["converted"].as_u64(), json["skipped"].as_u64(), json["removed"].as_u64()),
+        (Some(9), Some(0), Some(9))
+    );
+    assert!(std::fs::read_to_string(remote.join("mvc-remote.yaml")).unwrap().contains("layout: chunked"));
+    assert_eq!(files_under(&remote.join("blake3")), 0);
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+    assert_eq!(clone.read("data/f4.txt"), "row 4\n");
+    clone.mvc(&["fetch", "--all-commits"]).ok();
+    clone.mvc(&["checkout", "--rev", "HEAD~1", "model.bin"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), noise(1 << 20, 61));
+    clone.mvc(&["fsck", "-c"]).ok();
+
+    let run = env.mvc(&["remote", "migrate", "origin", "--to", "loose"]).ok();
+    insta::assert_snapshot!(run.stderr, @"migrated `origin` from chunked to loose: converted 9 objects (2.0 MiB), 0 already converted; removed 10 files of the old layout");
+    assert!(std::fs::read_to_string(remote.join("mvc-remote.yaml")).unwrap().contains("layout: blake3"));
+    assert!(!remote.join("packs").exists() || files_under(&remote.join("packs")) == 0);
+    assert_eq!(files_under(&remote.join("blake3")), 9);
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+    assert_eq!(clone.read("data/f5.txt"), "row 5\n");
+    clone.mvc(&["fsck", "-c"]).ok();
+}
+
+#[test]
+fn an_interrupted_migration_keeps_readers_working_and_a_rerun_resumes() {
+    let server = S3Server::start();
+    let proxy = FaultProxy::start(&server.endpoint);
+    let env = TestEnv::new();
+    for i in 0..3 {
+        env.write(&format!("m{i}.bin"), noise(200_000, 70 + i));
+    }
+    env.mvc(&["add", "-q", "m0.bin", "m1.bin", "m2.bin"]).ok();
+    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p"), "--layout", "loose"]).ok();
+    env.mvc(&["remote", "modify", "origin", "endpoint", &proxy.endpoint]).ok();
+    env.mvc(&["remote", "modify", "origin", "retries", "0"]).ok();
+    env.mvc(&["remote", "modify", "origin", "jobs", "1"]).ok();
+    commit(&env, "v1");
+    s3(&env, &["push"]).ok();
+
+    // The first recipe goes up; the others fail, as if the migration died there.
+    proxy.rule(Rule::new(Fault::Status(500)).method("PUT").path("/recipes/").after(1));
+    s3(&env, &["remote", "migrate", "origin", "--to", "chunked"]).fails();
+    let marker = std::fs::read_to_string(server.object_file("p/mvc-remote.yaml")).unwrap();
+    assert!(marker.contains("layout: blake3"), "the marker switches only at the end: {marker}");
+    let reader = env.clone_repo();
+    s3(&reader, &["pull"]).ok();
+    assert_eq!(std::fs::read(reader.path("m2.bin")).unwrap(), std::fs::read(env.path("m2.bin")).unwrap());
+
+    proxy.clear();
+    let json = s3(&env, &["remote", "migrate", "origin", "--to", "chunked", "--json"]).ok().json();
+    assert_eq!((json["converted"].as_u64(), json["skipped"].as_u64()), (Some(2), Some(1)), "{json}");
+    let fresh = env.clone_repo();
+    s3(&fresh, &["pull"]).ok();
+    for i in 0..3 {
+        let f = format!("m{i}.bin");
+        assert_eq!(std::fs::read(fresh.path(&f)).unwrap(), std::fs::read(env.path(&f)).unwrap());
+    }
+    assert!(!server.object_file("p/blake3").exists() || files_under(&server.object_file("p/blake3")) == 0);
+}
