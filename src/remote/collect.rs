@@ -31,15 +31,15 @@ pub struct Collected {
 }
 
 /// One listed object: name, size, age.
-struct Listed {
-    oid: Oid,
-    size: u64,
+pub(crate) struct Listed {
+    pub(crate) oid: Oid,
+    pub(crate) size: u64,
     modified: SystemTime,
     location: StorePath,
 }
 
 impl Remote {
-    async fn list_dir(&self, dir: &str) -> Result<Vec<Listed>> {
+    pub(crate) async fn list_dir(&self, dir: &str) -> Result<Vec<Listed>> {
         let prefix = self.root.clone().join(dir);
         let metas: Vec<object_store::ObjectMeta> = self
             .store
