@@ -48,7 +48,7 @@ pub fn run(args: DuArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         })?;
         return Ok(ExitCode::SUCCESS);
     }
-    let share = if r.logical_bytes > 0 { r.stored_bytes * 100 / r.logical_bytes } else { 100 };
+    let share = (r.stored_bytes * 100).checked_div(r.logical_bytes).unwrap_or(100);
     ui.out(format!("remote     {} ({})", r.remote, r.layout))?;
     ui.out(format!("logical    {}  in {}", human_size(r.logical_bytes), count(r.objects, "object")))?;
     let stored_in = if r.layout == "chunked" {
