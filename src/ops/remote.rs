@@ -52,15 +52,16 @@ fn update(
     Ok(())
 }
 
-/// `remote add`: records a remote's URL and, when given, the layout a first push writes
-/// (`loose` or `chunked`; a remote's marker decides once written), and makes it the default
-/// when asked or when it is the first remote.
+/// `remote add`: records a remote's URL and the layout a first push writes (`chunked` unless
+/// `loose` is asked for; a remote's marker decides once written), and makes it the default
+/// when asked or when it is the first remote. A remote whose config names no layout is loose
+/// (remotes added before chunked became the default), so `loose` is recorded as no setting.
 pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layout: Option<&str>, layer: Layer) -> Result<bool> {
-    if let Some(l) = layout
-        && crate::remote::Layout::parse(l).is_none()
-    {
-        bail!("unknown layout `{}`: use `loose` or `chunked`", crate::text::sanitize(l));
+    let layout = layout.unwrap_or("chunked");
+    if crate::remote::Layout::parse(layout).is_none() {
+        bail!("unknown layout `{}`: use `loose` or `chunked`", crate::text::sanitize(layout));
     }
+    let layout = (layout == "chunked").then_some(layout);
     check_name(name)?;
     if layer != Layer::Local {
         crate::secrets::check_url(name, "URL", url)?;

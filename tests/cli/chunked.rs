@@ -518,3 +518,20 @@ fn an_interrupted_migration_keeps_readers_working_and_a_rerun_resumes() {
     }
     assert!(!server.object_file("p/blake3").exists() || files_under(&server.object_file("p/blake3")) == 0);
 }
+
+#[test]
+fn new_remotes_are_chunked_unless_loose_is_asked_for() {
+    let env = TestEnv::new();
+    env.mvc(&["remote", "add", "origin", env.path("../a").to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "plain", env.path("../b").to_str().unwrap(), "--layout", "loose"]).ok();
+    let config = env.read(".mvc/config");
+    assert!(config.contains("layout: chunked") && !config.contains("layout: loose"), "{config}");
+    env.write("model.bin", noise(100_000, 81));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push", "-r", "origin"]).ok();
+    env.mvc(&["push", "-r", "plain"]).ok();
+    assert!(std::fs::read_to_string(env.path("../a/mvc-remote.yaml")).unwrap().contains("layout: chunked"));
+    assert!(std::fs::read_to_string(env.path("../b/mvc-remote.yaml")).unwrap().contains("layout: blake3"));
+    assert_eq!(files_under(&env.path("../b/blake3")), 1);
+}
