@@ -56,6 +56,8 @@ step mvc show churn#production
 
 # Production misbehaves: put v0.1.0 back in one command.
 step mvc rollback churn --stage production -m "v0.2.0 misbehaves on new customers"
+step mvc models
+step mvc show churn
 step mvc history churn
 step mvc lineage churn#production
 

@@ -45,6 +45,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "cache.dir",
     "registry.stages",
     "registry.required_meta",
+    "registry.gate",
 ];
 
 /// The merged configuration of a repository.

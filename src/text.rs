@@ -40,8 +40,34 @@ pub fn redact_userinfo(s: &str) -> String {
     out
 }
 
+/// A URL without its credentials, for storing: `https://user:TOKEN@host/r` becomes
+/// `https://host/r` (for http(s) any user info is a credential); for other schemes only a
+/// password goes (`ssh://git@host/r` keeps the user `git`). Other text is unchanged.
+pub fn strip_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else { return url.to_string() };
+    let web = ["http", "https", "ftp", "ftps"].contains(&scheme.to_ascii_lowercase().as_str());
+    match userinfo.split_once(':') {
+        _ if web => format!("{scheme}://{host}{tail}"),
+        Some((user, _)) => format!("{scheme}://{user}@{host}{tail}"),
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn credentials_are_stripped_for_storing() {
+        assert_eq!(super::strip_credentials("https://bob:s3cret@h.example/r.git"), "https://h.example/r.git");
+        assert_eq!(super::strip_credentials("https://TOKEN@h.example/r"), "https://h.example/r");
+        assert_eq!(super::strip_credentials("ssh://git:pw@h:22/r"), "ssh://git@h:22/r");
+        assert_eq!(super::strip_credentials("ssh://git@h/r"), "ssh://git@h/r");
+        assert_eq!(super::strip_credentials("git@github.com:o/r.git"), "git@github.com:o/r.git");
+        assert_eq!(super::strip_credentials("/local/path"), "/local/path");
+    }
+
     #[test]
     fn strips_escape_sequences() {
         assert_eq!(super::sanitize("a\x1b[31mb\nc"), "a?[31mb?c");

@@ -80,7 +80,9 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
             "run gc with `--force` only if those projects' data is pushed to a remote"
         ));
     }
-    let kept_pointers = referenced_pointers(repo, opts)?;
+    // One registry for the whole run (retention here, registry tags on the remote below).
+    let registry = crate::registry_store::Registry::open(repo)?;
+    let kept_pointers = referenced_pointers(repo, &registry, opts)?;
     let cache = repo.cache();
     let default_remote = backend::choose(repo, None).ok().map(|rc| backend::open(repo, &rc, None)).transpose()?;
     let collect_remote = match &opts.remote {
@@ -125,7 +127,7 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
         // Others pull from the remote: whatever any branch, remote branch or tag points at
         // stays there, whatever the local scope.
         let mut remote_keep = keep;
-        remote_keep.extend(expand(repo, &ref_tip_pointers(repo)?, Some(&remote), rt, reporter)?);
+        remote_keep.extend(expand(repo, &ref_tip_pointers(repo, &registry)?, Some(&remote), rt, reporter)?);
         rt.block_on(remote.check_layout(false))?;
         if let crate::remote::Layout::Chunked(_) = remote.layout() {
             rt.block_on(remote.require_marker())?;
@@ -179,14 +181,28 @@ fn expand(
     Ok(keep)
 }
 
-/// The pointers at the tip of every ref: local and remote-tracking branches, and tags.
-fn ref_tip_pointers(repo: &Repo) -> Result<Vec<Pointer>> {
+/// The pointers at the tip of every ref: local and remote-tracking branches, and tags. A
+/// registry tag of a deregistered version does not keep that version's data (DESIGN §4).
+fn ref_tip_pointers(repo: &Repo, registry: &crate::registry_store::Registry) -> Result<Vec<Pointer>> {
+    let dropped = crate::ops::registry::deregistered_tag_paths(registry);
     let mut out: BTreeMap<Oid, Pointer> = BTreeMap::new();
     let mut visited = HashSet::new();
     for reference in repo.git.references()?.flatten() {
         let Ok(commit) = reference.peel_to_commit() else { continue };
-        for p in revs::pointers_in_commit(&repo.git, commit.id(), &|_| true, &mut visited)?.into_values() {
-            out.insert(p.oid, p);
+        let skip = reference.name().ok().and_then(|n| n.strip_prefix("refs/tags/")).and_then(|t| dropped.get(t));
+        match skip {
+            // Walked afresh: a tree shared with another ref must not lose what it keeps there.
+            Some(paths) => {
+                let keep = |artifact: &str| !paths.iter().any(|p| p == artifact);
+                for p in revs::pointers_in_commit(&repo.git, commit.id(), &keep, &mut HashSet::new())?.into_values() {
+                    out.insert(p.oid, p);
+                }
+            }
+            None => {
+                for p in revs::pointers_in_commit(&repo.git, commit.id(), &|_| true, &mut visited)?.into_values() {
+                    out.insert(p.oid, p);
+                }
+            }
         }
     }
     Ok(out.into_values().collect())
@@ -194,7 +210,11 @@ fn ref_tip_pointers(repo: &Repo) -> Result<Vec<Pointer>> {
 
 /// The pointers whose objects stay: the workspace's, the selected revisions', and the last N
 /// versions of each artifact on the current branch.
-fn referenced_pointers(repo: &Repo, opts: &GcOptions) -> Result<Vec<Pointer>> {
+fn referenced_pointers(
+    repo: &Repo,
+    registry: &crate::registry_store::Registry,
+    opts: &GcOptions,
+) -> Result<Vec<Pointer>> {
     // Keyed by oid: the same version reached from many commits counts once.
     let mut out: BTreeMap<Oid, Pointer> = BTreeMap::new();
     // Strict: a workspace pointer that cannot be read stops gc before anything is deleted,
@@ -210,7 +230,7 @@ fn referenced_pointers(repo: &Repo, opts: &GcOptions) -> Result<Vec<Pointer>> {
         }
     }
     // The registry's retention (DESIGN §4): stage holders and the newest registered versions.
-    for p in crate::ops::registry::retained_pointers(repo, opts.keep_versions)? {
+    for p in crate::ops::registry::retained_pointers(repo, registry, opts.keep_versions)? {
         out.insert(p.oid, p);
     }
     if let Some(n) = opts.keep_last {

@@ -11,6 +11,7 @@ use crate::ops::Artifact;
 use crate::ops::history::log;
 use crate::pointer::Pointer;
 use crate::repo::Repo;
+use crate::text::sanitize;
 
 /// One artifact version in the graph.
 #[derive(Debug, Clone)]
@@ -27,6 +28,9 @@ pub struct Node {
     pub params: Option<Value>,
     /// Indexes of the nodes it was made from.
     pub deps: Vec<usize>,
+    /// For the origin of an import: the source project (credentials removed); `path`,
+    /// `oid`, `commit` and `version` (the reference followed) are then that project's.
+    pub repo: Option<String>,
 }
 
 /// The graph; node 0 is the one asked about.
@@ -104,7 +108,22 @@ fn add_node(
         commit,
         params: pointer.meta.get("params").cloned(),
         deps: Vec::new(),
+        repo: None,
     });
+    // An import's origin is the source project's artifact at the commit it was read at.
+    if let Ok(Some(source)) = crate::ops::import::Source::of(&pointer, &format!("{path}{}", crate::pointer::SUFFIX)) {
+        let j = graph.nodes.len();
+        graph.nodes.push(Node {
+            path: source.path,
+            oid: source.oid,
+            version: source.rev,
+            commit: Some(source.commit),
+            params: None,
+            deps: Vec::new(),
+            repo: Some(source.repo),
+        });
+        graph.nodes[i].deps.push(j);
+    }
     // Deep chains are cut rather than followed forever (a cycle is impossible by oids, but
     // hostile pointers could claim anything).
     if depth >= 64 {
@@ -129,6 +148,7 @@ fn add_node(
                             commit: None,
                             params: None,
                             deps: Vec::new(),
+                            repo: None,
                         });
                         j
                     }
@@ -153,9 +173,12 @@ fn find_version(repo: &Repo, path: &str, oid: &str) -> Result<(Option<Pointer>, 
 impl Lineage {
     fn label(&self, i: usize) -> String {
         let n = &self.nodes[i];
-        match &n.version {
-            Some(v) => format!("{v} ({})", n.path),
-            None => format!("{} {}", n.path, &n.oid[..12]),
+        let short = &n.oid[..12.min(n.oid.len())];
+        match (&n.repo, &n.version) {
+            (Some(repo), Some(v)) => format!("{}: {} {short} ({})", sanitize(repo), sanitize(&n.path), sanitize(v)),
+            (Some(repo), None) => format!("{}: {} {short}", sanitize(repo), sanitize(&n.path)),
+            (None, Some(v)) => format!("{v} ({})", n.path),
+            (None, None) => format!("{} {short}", n.path),
         }
     }
 
@@ -168,7 +191,7 @@ impl Lineage {
 
     fn text_node(&self, i: usize, depth: usize, out: &mut String, path: &mut Vec<usize>) {
         let n = &self.nodes[i];
-        let commit = n.commit.as_deref().map(|c| format!("  commit {}", &c[..12])).unwrap_or_default();
+        let commit = n.commit.as_deref().map(|c| format!("  commit {}", &c[..12.min(c.len())])).unwrap_or_default();
         let params = n.params.as_ref().map(|p| format!("  params {p}")).unwrap_or_default();
         out.push_str(&format!(
             "{}{}{commit}{params}\n",

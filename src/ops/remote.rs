@@ -52,12 +52,13 @@ fn update(
     Ok(())
 }
 
-/// `remote add`: records a remote's URL and the layout a first push writes (`chunked` unless
-/// `loose` is asked for; a remote's marker decides once written), and makes it the default
-/// when asked or when it is the first remote. A remote whose config names no layout is loose
-/// (remotes added before chunked became the default), so `loose` is recorded as no setting.
+/// `remote add`: records a remote's URL and the layout a first push writes (`loose` unless
+/// `chunked` is asked for; a remote's marker decides once written), and makes it the default
+/// when asked or when it is the first remote. A remote whose config names no layout is loose,
+/// so `loose` is recorded as no setting. (Chunked becomes the default once `push --verify`
+/// supports it.)
 pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layout: Option<&str>, layer: Layer) -> Result<bool> {
-    let layout = layout.unwrap_or("chunked");
+    let layout = layout.unwrap_or("loose");
     if crate::remote::Layout::parse(layout).is_none() {
         bail!("unknown layout `{}`: use `loose` or `chunked`", crate::text::sanitize(layout));
     }

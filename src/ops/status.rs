@@ -70,6 +70,20 @@ pub struct ArtifactStatus {
     pub changes: Option<DirChanges>,
     /// When modified: what the workspace holds now (what `commit` would record).
     pub current: Option<Current>,
+    /// Recorded deps that are no longer the dep's current version.
+    pub stale_deps: Vec<StaleDep>,
+}
+
+/// A dep recorded in an artifact's pointer whose own pointer now names other content: the
+/// artifact was made from an older version of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleDep {
+    /// The dep's repo-relative path.
+    pub path: String,
+    /// The oid the artifact's pointer recorded for it.
+    pub recorded: String,
+    /// The oid the dep's pointer names now.
+    pub current: Oid,
 }
 
 /// A modified artifact's content as it is in the workspace now.
@@ -95,7 +109,7 @@ impl Current {
 }
 
 impl ArtifactStatus {
-    /// Nothing to report.
+    /// The workspace and cache agree with the pointer (stale deps are reported, not counted).
     pub fn is_clean(&self) -> bool {
         self.workspace == Workspace::Unchanged && self.in_cache
     }
@@ -114,9 +128,19 @@ pub fn status(repo: &Repo, opts: &StatusOptions, reporter: &dyn Reporter) -> Res
     let index = repo.stat_index();
     let mut artifacts = Vec::new();
     let mut hashed = 0;
+    let mut dep_pointers: BTreeMap<String, Option<Oid>> = BTreeMap::new();
     for (artifact, pointer) in crate::ops::load_pointers(repo, select(repo, &opts.cwd, &opts.targets)?) {
-        let (status, n) = artifact_status(repo, index, &artifact, &pointer, reporter)?;
+        let (mut status, n) = artifact_status(repo, index, &artifact, &pointer, reporter)?;
         hashed += n;
+        for (dep, recorded) in crate::meta::deps(&pointer) {
+            // A dep that is not tracked (any more) has no current version to compare with.
+            let current = *dep_pointers.entry(dep.clone()).or_insert_with(|| {
+                crate::ops::Artifact::checked(&dep).ok().and_then(|a| a.load_pointer(repo).ok()).map(|p| p.oid)
+            });
+            if let Some(current) = current.filter(|c| c.to_hex() != recorded) {
+                status.stale_deps.push(StaleDep { path: dep, recorded, current });
+            }
+        }
         artifacts.push(status);
     }
     Ok(StatusReport { artifacts, hashed })
@@ -141,6 +165,7 @@ pub(crate) fn artifact_status(
         in_cache: cache.contains(&pointer.oid),
         changes: None,
         current: None,
+        stale_deps: Vec::new(),
     };
     let Some(meta) = present else { return Ok((status, 0)) };
     match pointer.kind {

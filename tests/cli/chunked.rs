@@ -520,10 +520,10 @@ fn an_interrupted_migration_keeps_readers_working_and_a_rerun_resumes() {
 }
 
 #[test]
-fn new_remotes_are_chunked_unless_loose_is_asked_for() {
+fn new_remotes_are_loose_unless_chunked_is_asked_for() {
     let env = TestEnv::new();
-    env.mvc(&["remote", "add", "origin", env.path("../a").to_str().unwrap()]).ok();
-    env.mvc(&["remote", "add", "plain", env.path("../b").to_str().unwrap(), "--layout", "loose"]).ok();
+    env.mvc(&["remote", "add", "origin", env.path("../a").to_str().unwrap(), "--layout", "chunked"]).ok();
+    env.mvc(&["remote", "add", "plain", env.path("../b").to_str().unwrap()]).ok();
     let config = env.read(".mvc/config");
     assert!(config.contains("layout: chunked") && !config.contains("layout: loose"), "{config}");
     env.write("model.bin", noise(100_000, 81));

@@ -130,6 +130,12 @@ fn completions_know_the_repositorys_remotes() {
     assert_eq!(run.stdout, "backup\norigin\n", "{run:?}");
     let run = env.mvc_with(&["--", "mvc", "remote", "modify", ""], &[("COMPLETE", "fish")], None);
     assert!(run.stdout.starts_with("backup\norigin\n"), "{run:?}");
+    // Registry names complete where a command takes one.
+    env.write("model.bin", "w");
+    env.mvc(&["add", "-q", "model.bin", "-m", "v1"]).ok();
+    env.mvc(&["register", "-q", "--allow-unpushed", "churn", "model.bin"]).ok();
+    let run = env.mvc_with(&["--", "mvc", "promote", ""], &[("COMPLETE", "fish")], None);
+    assert!(run.stdout.starts_with("churn\n"), "{run:?}");
     let script = env.mvc(&["completions", "bash"]).ok().stdout;
     assert!(script.contains("COMPLETE=\"bash\"") || script.contains("COMPLETE=bash"), "{script}");
 }

@@ -82,7 +82,13 @@ fn dvc3_files() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// Checks a converted DVC 3 repository (a file, a directory and a pipeline output).
+/// Shared by the fixture test and the real-DVC test; `cargo test` runs both in one process,
+/// where insta refuses an inline snapshot asserted twice unless told it is on purpose.
 fn check_dvc3_import(env: &TestEnv) {
+    insta::allow_duplicates! { check_dvc3_import_once(env) }
+}
+
+fn check_dvc3_import_once(env: &TestEnv) {
     let run = env.mvc(&["import-dvc", "--dry-run"]).ok();
     assert!(run.stderr.contains("Would import 3 artifacts"), "{}", run.stderr);
     assert_eq!(porcelain(env), "", "a dry run changes nothing");
@@ -267,7 +273,12 @@ sed -i "s/487124971b854f44efb11e6695654d87.dir/$md5.dir/" images.dvc"#,
 }
 
 /// Checks a git-lfs repository with `models/a.bin` and `b.bin` tracked by `*.bin`.
+/// Shared by the fixture test and the real-git-lfs test (see [`check_dvc3_import`]).
 fn check_lfs_import(env: &TestEnv) {
+    insta::allow_duplicates! { check_lfs_import_once(env) }
+}
+
+fn check_lfs_import_once(env: &TestEnv) {
     let json = env.mvc(&["import-lfs", "--json"]).ok().json();
     assert_eq!(json["bytes"], 12 + 7, "{json}");
     assert_eq!(json["removed_lines"], serde_json::json!([".gitattributes: *.bin filter=lfs diff=lfs merge=lfs -text"]));

@@ -112,3 +112,24 @@ fn import_outputs_match_docs_json() {
     .ok();
     matches_doc("`mvc import-lfs --json`", &env.mvc(&["import-lfs", "--json"]).ok().json());
 }
+
+#[test]
+fn crossrepo_outputs_match_docs_json() {
+    let src = TestEnv::new();
+    let store = src.path("../store");
+    src.mvc(&["remote", "add", "origin", store.to_str().unwrap()]).ok();
+    src.write("model.bin", "weights v1");
+    src.mvc(&["add", "-q", "model.bin", "-m", "v1"]).ok();
+    src.mvc(&["push", "-q"]).ok();
+    src.mvc(&["register", "-q", "churn", "model.bin"]).ok();
+    let url = src.root.to_str().unwrap();
+    let env = TestEnv::new();
+    matches_doc("`mvc import URL PATH --json`", &env.mvc(&["import", url, "model.bin", "--json"]).ok().json());
+    src.write("model.bin", "weights v2");
+    src.mvc(&["commit", "-q", "model.bin", "-m", "v2"]).ok();
+    src.mvc(&["push", "-q"]).ok();
+    matches_doc("`mvc status --imports --json`", &env.mvc(&["status", "--imports", "--json"]).ok().json());
+    matches_doc("`mvc update [OUT…] --json`", &env.mvc(&["update", "--json"]).ok().json());
+    matches_doc("`mvc ls URL [PATH…] [--rev REV] --json`", &env.mvc(&["ls", url, "--json"]).ok().json());
+    matches_doc("`mvc lineage REF --json`", &env.mvc(&["lineage", "model.bin", "--json"]).ok().json());
+}

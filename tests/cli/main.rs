@@ -12,6 +12,7 @@ mod compare;
 mod conventions;
 mod core;
 mod du;
+mod crossrepo;
 mod exp;
 mod get;
 mod gto_diff;

@@ -25,6 +25,15 @@ pub fn run(args: CompletionsArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Registry names (registered or declared) of the repository around the current directory.
+pub fn registry_names() -> Vec<clap_complete::CompletionCandidate> {
+    let Ok(cwd) = std::env::current_dir() else { return Vec::new() };
+    let Ok(repo) = mvc::repo::Repo::open(&cwd) else { return Vec::new() };
+    let Ok(registry) = mvc::registry_store::Registry::open(&repo) else { return Vec::new() };
+    let names: std::collections::BTreeSet<&String> = registry.states.keys().chain(registry.declared.keys()).collect();
+    names.into_iter().map(|n| clap_complete::CompletionCandidate::new(n.clone())).collect()
+}
+
 /// Remote names of the repository around the current directory, for `-r`/`--remote`.
 pub fn remote_names() -> Vec<clap_complete::CompletionCandidate> {
     let Ok(cwd) = std::env::current_dir() else { return Vec::new() };

@@ -4,18 +4,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mvc::ops::history::{Side, filters, ls};
+use mvc::ops::ls_url::{LsUrlOptions, ls_url};
+use serde::Serialize;
 
 use super::{human_size, shown};
 use crate::cli::Ui;
 
-/// List tracked artifacts at a revision (default: the workspace's pointers)
+/// List tracked artifacts at a revision (default: the workspace's pointers), or another
+/// project's (`mvc ls URL [PATH]`: without its data, with registry versions)
 #[derive(clap::Args)]
 pub struct LsArgs {
     /// A git revision; default: the workspace
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
-    /// Only artifacts at or under these paths
-    #[arg(value_name = "PATH")]
+    /// Only artifacts at or under these paths; a first argument that is a URL or another
+    /// repository lists that project
+    #[arg(value_name = "[URL] PATH")]
     paths: Vec<PathBuf>,
     #[command(flatten)]
     remote: super::transfer_args::RemoteChoice,
@@ -24,7 +28,37 @@ pub struct LsArgs {
     pub json: bool,
 }
 
+#[derive(Serialize)]
+struct JsonRemoteLs<'a> {
+    repo: String,
+    commit: &'a str,
+    artifacts: Vec<JsonRemoteArtifact<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRemoteArtifact<'a> {
+    path: String,
+    kind: &'static str,
+    oid: String,
+    size: u64,
+    nfiles: Option<u64>,
+    versions: Vec<JsonVersion<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonVersion<'a> {
+    name: &'a str,
+    version: &'a str,
+    stages: &'a [String],
+    latest: bool,
+}
+
 pub fn run(args: LsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    if let Some(first) = args.paths.first().and_then(|p| p.to_str())
+        && mvc::ops::source::is_repository(first, cwd)
+    {
+        return run_url(args, cwd, ui);
+    }
     let repo = super::open_repo(cwd)?;
     let side = args.rev.map(Side::Rev).unwrap_or(Side::Workspace);
     let listed = ls(&repo, &side, &filters(&repo, cwd, &args.paths)?)?;
@@ -76,6 +110,54 @@ pub fn run(args: LsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             shown(&l.path),
             where_.join(", ")
         ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mvc ls URL [PATH…]`.
+fn run_url(args: LsArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let mut rest = args.paths.iter().map(|p| p.to_string_lossy().into_owned());
+    let url = rest.next().expect("a first argument");
+    let opts = LsUrlOptions { repo_url: url.clone(), paths: rest.collect(), rev: args.rev, cwd: cwd.to_path_buf() };
+    let report = ls_url(&opts)?;
+    if ui.json() {
+        let artifacts = report
+            .artifacts
+            .iter()
+            .map(|a| JsonRemoteArtifact {
+                path: shown(&a.path),
+                kind: a.pointer.kind.as_str(),
+                oid: a.pointer.oid.to_hex(),
+                size: a.pointer.size,
+                nfiles: a.pointer.nfiles,
+                versions: a
+                    .versions
+                    .iter()
+                    .map(|v| JsonVersion { name: &v.name, version: &v.version, stages: &v.stages, latest: v.latest })
+                    .collect(),
+            })
+            .collect();
+        let repo = mvc::ops::source::shown_url(&url);
+        ui.out_json(&JsonRemoteLs { repo, commit: &report.commit, artifacts })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for a in &report.artifacts {
+        let p = &a.pointer;
+        let size = match p.nfiles {
+            Some(n) => format!("{} in {}", human_size(p.size), super::count(n, "file")),
+            None => human_size(p.size),
+        };
+        let versions: Vec<String> = a
+            .versions
+            .iter()
+            .rev()
+            .map(|v| {
+                let stages = if v.stages.is_empty() { String::new() } else { format!(" [{}]", v.stages.join(", ")) };
+                format!("{}@{}{stages}", shown(&v.name), shown(&v.version))
+            })
+            .collect();
+        let versions = if versions.is_empty() { String::new() } else { format!("  ({})", versions.join(", ")) };
+        ui.out(format!("{:4}  {}  {:>22}  {}{versions}", p.kind.as_str(), p.oid.short(), size, shown(&a.path)))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ mod fetch;
 mod fsck;
 mod gc;
 mod get;
+mod import;
 mod import_dvc;
 mod import_lfs;
 mod init;
@@ -35,6 +36,7 @@ mod remove;
 mod status;
 mod transfer_args;
 mod unprotect;
+mod update;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -60,6 +62,8 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     Pull(fetch::PullArgs),
     Get(get::GetArgs),
+    Import(import::ImportArgs),
+    Update(update::UpdateArgs),
     Cat(cat::CatArgs),
     ImportDvc(import_dvc::ImportDvcArgs),
     ImportLfs(import_lfs::ImportLfsArgs),
@@ -112,6 +116,8 @@ impl Command {
             Command::Fetch(a) => a.args.json,
             Command::Pull(a) => a.args.json,
             Command::Get(a) => a.json,
+            Command::Import(a) => a.json,
+            Command::Update(a) => a.json,
             Command::ImportDvc(a) => a.json,
             Command::ImportLfs(a) => a.json,
             Command::Diff(a) => a.json,
@@ -159,6 +165,8 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Fetch(args) => fetch::run_fetch(args, cwd, ui),
         Command::Pull(args) => fetch::run_pull(args, cwd, ui),
         Command::Get(args) => get::run(args, cwd, ui),
+        Command::Import(args) => import::run(args, cwd, ui),
+        Command::Update(args) => update::run(args, cwd, ui),
         Command::Cat(args) => cat::run(args, cwd, ui),
         Command::ImportDvc(args) => import_dvc::run(args, cwd, ui),
         Command::ImportLfs(args) => import_lfs::run(args, cwd, ui),

@@ -215,7 +215,7 @@ pub fn run_show(args: ShowArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode>
         if key == "deps" || key == "sources" {
             continue;
         }
-        ui.out(format!("  {key}: {}", shown(&value.to_string())))?;
+        ui.out(format!("  {:<13}{}", format!("{}:", shown(key)), shown(&value.to_string())))?;
     }
     for (path, oid, version) in &d.deps {
         let version = version.as_deref().map(|v| format!(" ({v})")).unwrap_or_default();
@@ -246,6 +246,7 @@ fn event_json(e: &TagRecord, version: Option<&str>) -> serde_json::Value {
 #[derive(clap::Args)]
 pub struct HistoryArgs {
     /// The registry name
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::registry_names))]
     name: String,
     /// Print the result as JSON
     #[arg(long)]
@@ -259,15 +260,17 @@ pub fn run_history(args: HistoryArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<Exi
         ui.out_json(&events.iter().map(|e| event_json(&e.record, e.version.as_deref())).collect::<Vec<_>>())?;
         return Ok(ExitCode::SUCCESS);
     }
-    for e in &events {
+    // Tagger and message came from whoever wrote the tag: shown sanitised.
+    let names: Vec<String> = events.iter().map(|e| shown(&event_name(&e.record, e.version.as_deref()))).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for (e, name) in events.iter().zip(&names) {
         let r = &e.record;
         ui.out(format!(
-            "{}  {:28}  {}  {}  {}",
+            "{}  {name:width$}  {}  {}  {}",
             utc_time(r.time),
-            shown(&event_name(r, e.version.as_deref())),
             &r.commit.to_string()[..12],
-            r.tagger,
-            r.message.lines().next().unwrap_or("")
+            shown(&r.tagger),
+            shown(r.message.lines().next().unwrap_or(""))
         ))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -339,7 +342,7 @@ pub fn run_lineage(args: LineageArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<Exi
             .map(|n| {
                 serde_json::json!({
                     "path": n.path, "oid": n.oid, "version": n.version, "commit": n.commit,
-                    "params": n.params, "deps": n.deps,
+                    "params": n.params, "deps": n.deps, "repo": n.repo.as_deref().map(super::shown),
                 })
             })
             .collect();

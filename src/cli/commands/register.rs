@@ -24,6 +24,7 @@ enum BumpArg {
 #[derive(clap::Args)]
 pub struct RegisterArgs {
     /// The registry name
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::registry_names))]
     name: String,
     /// The artifact's path (needed the first time, to declare it in artifacts.yaml)
     path: Option<String>,
@@ -117,6 +118,7 @@ pub struct TagArgs {
 #[derive(clap::Args)]
 pub struct PromoteArgs {
     /// The registry name
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::registry_names))]
     name: String,
     /// The version to promote
     #[arg(value_parser = parse_version)]
@@ -142,6 +144,7 @@ pub fn run_promote(args: PromoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<Exi
 #[derive(clap::Args)]
 pub struct RollbackArgs {
     /// The registry name
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::registry_names))]
     name: String,
     /// The stage to roll back
     #[arg(long, value_name = "STAGE")]
@@ -163,6 +166,7 @@ pub fn run_rollback(args: RollbackArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<E
 #[derive(clap::Args)]
 pub struct UnassignArgs {
     /// The registry name
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::registry_names))]
     name: String,
     /// The stage
     #[arg(long, value_name = "STAGE")]
@@ -181,6 +185,7 @@ pub fn run_unassign(args: UnassignArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<E
 #[derive(clap::Args)]
 pub struct DeprecateArgs {
     /// The registry name
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::registry_names))]
     name: String,
     /// Deregister only this version
     #[arg(value_parser = parse_version)]

@@ -76,8 +76,8 @@ enum Action {
         /// Record it in this clone's own config (`.git/mvc/config`) instead of the committed config
         #[arg(long)]
         local: bool,
-        /// How a first push lays objects out: `chunked` (the default: packs of deduplicated
-        /// chunks; each version costs what changed) or `loose` (whole objects)
+        /// How a first push lays objects out: `loose` (the default: whole objects) or
+        /// `chunked` (packs of deduplicated chunks; each version costs what changed)
         #[arg(long, value_parser = ["loose", "chunked"])]
         layout: Option<String>,
     },

@@ -23,6 +23,9 @@ pub struct StatusArgs {
     check: Option<Check>,
     #[command(flatten)]
     remote: super::transfer_args::RemoteChoice,
+    /// Ask each imported artifact's source project whether it moved (network)
+    #[arg(long)]
+    imports: bool,
     /// Concurrent existence checks against the remote
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
@@ -55,6 +58,14 @@ struct JsonArtifact<'a> {
     partial: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<JsonChanges<'a>>,
+    stale_deps: Vec<JsonStaleDep<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonStaleDep<'a> {
+    path: &'a str,
+    recorded: &'a str,
+    current: String,
 }
 
 #[derive(Serialize)]
@@ -80,17 +91,20 @@ pub fn run(args: StatusArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         let opts = RemoteStatusOptions { targets: args.targets, cwd: cwd.to_path_buf(), remote, jobs: args.jobs };
         return run_remote(&repo, &opts, args.check.is_some(), ui);
     }
+    if args.imports {
+        return run_imports(&repo, &args.targets, cwd, args.check.is_some(), ui);
+    }
     let reporter = ui.reporter();
     let report = status(&repo, &StatusOptions { targets: args.targets, cwd: cwd.to_path_buf() }, &reporter)?;
     if ui.json() {
         let artifacts = report.artifacts.iter().map(to_json).collect();
         ui.out_json(&JsonStatus { artifacts, hashed: report.hashed })?;
     } else {
-        for a in report.artifacts.iter().filter(|a| !a.is_clean() || is_partial(a)) {
+        for a in report.artifacts.iter().filter(|a| !a.is_clean() || is_partial(a) || !a.stale_deps.is_empty()) {
             render(ui, a)?;
         }
         // A directory pulled in part is not up to date, even though nothing in it changed.
-        if report.artifacts.iter().all(|a| a.is_clean() && !is_partial(a)) {
+        if report.artifacts.iter().all(|a| a.is_clean() && !is_partial(a) && a.stale_deps.is_empty()) {
             ui.status(format!("{}, all up to date", super::count(report.artifacts.len() as u64, "artifact")));
         }
     }
@@ -144,6 +158,45 @@ fn run_remote(repo: &Repo, opts: &RemoteStatusOptions, check: bool, ui: &Ui) -> 
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+#[derive(Serialize)]
+struct JsonImport<'a> {
+    out: String,
+    moved: bool,
+    recorded: super::import::JsonSource<'a>,
+    now: super::import::JsonSource<'a>,
+}
+
+/// `status --imports`: one line per import whose source moved; `--check` fails then.
+fn run_imports(repo: &Repo, targets: &[PathBuf], cwd: &Path, check: bool, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let states = mvc::ops::import::import_status(repo, cwd, targets)?;
+    if ui.json() {
+        let imports: Vec<JsonImport> = states
+            .iter()
+            .map(|s| JsonImport {
+                out: shown(&s.out),
+                moved: s.moved(),
+                recorded: super::import::JsonSource::of(&s.recorded),
+                now: super::import::JsonSource::of(&s.now),
+            })
+            .collect();
+        ui.out_json(&serde_json::json!({ "imports": imports }))?;
+    } else {
+        for s in states.iter().filter(|s| s.moved()) {
+            ui.out(format!(
+                "moved: {} (source now at {}, oid {})",
+                shown(&s.out),
+                &s.now.commit[..12],
+                &s.now.oid[..12]
+            ))?;
+        }
+        if states.iter().all(|s| !s.moved()) {
+            ui.status(format!("{}, all up to date with their sources", super::count(states.len() as u64, "import")));
+        }
+    }
+    let failed = check && states.iter().any(|s| s.moved());
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
 /// Whether a directory was pulled only in part.
 fn is_partial(a: &ArtifactStatus) -> bool {
     a.changes.as_ref().is_some_and(|c| !c.not_pulled.is_empty())
@@ -163,6 +216,11 @@ fn to_json(a: &ArtifactStatus) -> JsonArtifact<'_> {
             deleted: &c.deleted,
             not_pulled: &c.not_pulled,
         }),
+        stale_deps: a
+            .stale_deps
+            .iter()
+            .map(|d| JsonStaleDep { path: &d.path, recorded: &d.recorded, current: d.current.to_hex() })
+            .collect(),
     }
 }
 
@@ -208,6 +266,11 @@ fn render(ui: &Ui, a: &ArtifactStatus) -> std::io::Result<()> {
     }
     if let Some(c) = a.changes.as_ref().filter(|c| !c.not_pulled.is_empty()) {
         ui.out(format!("partial:     {path}  ({} not pulled)", super::count(c.not_pulled.len() as u64, "file")))?;
+    }
+    for d in &a.stale_deps {
+        let dep = shown(&d.path);
+        let recorded = shown(&d.recorded.chars().take(12).collect::<String>());
+        ui.out(format!("stale dep:   {path} was made from {dep} at {recorded}; {dep} is now {}", d.current.short()))?;
     }
     Ok(())
 }

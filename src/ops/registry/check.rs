@@ -24,6 +24,8 @@ struct Rule {
     text: String,
     key: String,
     bound: Option<(String, f64)>,
+    /// Neither form: it fails every version (a gate must not open on a typo).
+    malformed: bool,
 }
 
 fn rules(repo: &Repo) -> Vec<Rule> {
@@ -31,25 +33,30 @@ fn rules(repo: &Repo) -> Vec<Rule> {
     else {
         return Vec::new();
     };
-    a.iter()
-        .filter_map(|v| v.as_str())
-        .map(|text| {
-            let parts: Vec<&str> = text.split_whitespace().collect();
-            let bound = match parts.as_slice() {
-                [_, op, n] if ["<", "<=", ">", ">=", "==", "!="].contains(op) => {
-                    n.parse().ok().map(|n| (op.to_string(), n))
-                }
-                _ => None,
-            };
-            Rule { text: text.to_string(), key: parts.first().copied().unwrap_or("").to_string(), bound }
-        })
-        .collect()
+    a.iter().filter_map(|v| v.as_str()).map(parse_rule).collect()
+}
+
+/// `metrics.auc >= 0.9`, `metrics.auc>=0.9` or `desc`.
+fn parse_rule(text: &str) -> Rule {
+    let op = ["<=", ">=", "==", "!=", "<", ">"].into_iter().find_map(|op| text.find(op).map(|i| (i, op)));
+    let (key, bound) = match op {
+        Some((i, op)) => {
+            (text[..i].trim(), text[i + op.len()..].trim().parse::<f64>().ok().map(|n| (op.to_string(), n)))
+        }
+        None => (text.trim(), None),
+    };
+    let malformed = key.is_empty() || key.contains(char::is_whitespace) || (op.is_some() && bound.is_none());
+    Rule { text: text.to_string(), key: key.to_string(), bound, malformed }
 }
 
 /// The rules `meta` fails, each as a sentence naming the rule.
 fn failures(rules: &[Rule], meta: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
     let mut out = Vec::new();
     for r in rules {
+        if r.malformed {
+            out.push(format!("rule `{}` is neither `KEY` nor `KEY OP NUMBER`", r.text));
+            continue;
+        }
         let Some(value) = crate::config::get_dotted(meta, &r.key) else {
             out.push(format!("metadata `{}` is missing (rule `{}`)", r.key, r.text));
             continue;
@@ -212,4 +219,26 @@ pub fn check(
         None => {}
     }
     Ok((checked, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_parse_with_or_without_spaces_and_typos_fail_closed() {
+        let meta: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(r#"{"metrics": {"auc": 0.93}, "desc": "x"}"#).unwrap();
+        let check = |text: &str| failures(&[parse_rule(text)], &meta);
+        assert!(check("metrics.auc >= 0.9").is_empty());
+        assert!(check("metrics.auc>=0.9").is_empty());
+        assert!(check("desc").is_empty());
+        assert_eq!(
+            check("metrics.auc > 0.95"),
+            ["metadata `metrics.auc` is 0.93, which fails rule `metrics.auc > 0.95`"]
+        );
+        assert_eq!(check("metrics.auc >= high"), ["rule `metrics.auc >= high` is neither `KEY` nor `KEY OP NUMBER`"]);
+        assert_eq!(check("metrics auc"), ["rule `metrics auc` is neither `KEY` nor `KEY OP NUMBER`"]);
+        assert_eq!(check("params.epochs"), ["metadata `params.epochs` is missing (rule `params.epochs`)"]);
+    }
 }

@@ -10,7 +10,7 @@ mod write;
 
 pub use check::{CheckProblem, check};
 pub use read::{HistoryEvent, ModelRow, VersionDetail, VersionRow, history, models, show, show_versions};
-pub use retention::retained_pointers;
+pub use retention::{deregistered_tag_paths, retained_pointers};
 pub use write::{Created, RegisterOptions, StageOptions, deprecate, promote, register, rollback, unassign};
 
 use std::path::Path;

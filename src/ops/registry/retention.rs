@@ -2,7 +2,7 @@
 //! stage and of the newest `keep_versions` registered versions of each artifact. Deregistered
 //! versions are not kept, so their data becomes collectable.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 
@@ -12,8 +12,7 @@ use crate::registry_store::{Registry, Resolved};
 use crate::repo::Repo;
 
 /// The pointers of stage holders and of the newest `keep_versions` active versions.
-pub fn retained_pointers(repo: &Repo, keep_versions: usize) -> Result<Vec<Pointer>> {
-    let reg = Registry::open(repo)?;
+pub fn retained_pointers(repo: &Repo, reg: &Registry, keep_versions: usize) -> Result<Vec<Pointer>> {
     let mut out: BTreeMap<Oid, Pointer> = BTreeMap::new();
     for (name, s) in &reg.states {
         if !s.active {
@@ -32,4 +31,26 @@ pub fn retained_pointers(repo: &Repo, keep_versions: usize) -> Result<Vec<Pointe
         }
     }
     Ok(out.into_values().collect())
+}
+
+/// For each registry tag that points at a deregistered version, the artifact path whose data
+/// that tag no longer vouches for (DESIGN §4: on a remote, deregistered versions' data become
+/// collectable; every other registry tag keeps what it points at, as any tag does).
+pub fn deregistered_tag_paths(reg: &Registry) -> HashMap<String, Vec<String>> {
+    let mut dropped: HashMap<git2::Oid, Vec<String>> = HashMap::new();
+    for (name, s) in &reg.states {
+        for v in s.versions.iter().filter(|v| v.registered && !v.active) {
+            let resolved = Resolved { name: name.clone(), version: v.clone(), record: reg.registration(v).cloned() };
+            if let Some(path) = reg.path_of(&resolved) {
+                dropped.entry(v.commit).or_default().push(path);
+            }
+        }
+    }
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for r in &reg.records {
+        if let Some(paths) = dropped.get(&r.commit) {
+            out.insert(r.name.clone(), paths.clone());
+        }
+    }
+    out
 }

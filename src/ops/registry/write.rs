@@ -269,8 +269,23 @@ fn create_tag(
             bail!("tag `{name}` already exists");
         }
         if sign_tags(repo) {
-            // `tag.gpgSign`: only the `git` executable signs, as for commits.
-            git(repo, &["tag", "-s", "-m", message, "--", &name, &commit.to_string()])?;
+            // `tag.gpgSign`: only the `git` executable signs, as for commits. It gets the
+            // tagger's date (GTO's one-event-per-second order) and the message verbatim (the
+            // default cleanup would drop lines starting with `#`).
+            let when = tagger.when();
+            let offset = when.offset_minutes();
+            let date = format!(
+                "{} {}{:02}{:02}",
+                when.seconds(),
+                if offset < 0 { '-' } else { '+' },
+                offset.abs() / 60,
+                offset.abs() % 60
+            );
+            git_with(
+                repo,
+                &["tag", "-s", "--cleanup=verbatim", "-m", message, "--", &name, &commit.to_string()],
+                &[("GIT_COMMITTER_DATE", date.as_str())],
+            )?;
         } else {
             repo.git
                 .tag(&name, &object, &tagger, message, false)
@@ -320,7 +335,16 @@ fn push_tag(repo: &Repo, name: &str) -> Result<PushOutcome> {
 }
 
 fn git(repo: &Repo, args: &[&str]) -> Result<()> {
-    let out = Command::new("git").current_dir(&repo.root).args(args).output().context("running `git`")?;
+    git_with(repo, args, &[])
+}
+
+fn git_with(repo: &Repo, args: &[&str], vars: &[(&str, &str)]) -> Result<()> {
+    let out = Command::new("git")
+        .current_dir(&repo.root)
+        .args(args)
+        .envs(vars.iter().copied())
+        .output()
+        .context("running `git`")?;
     if !out.status.success() {
         bail!(
             "`git {}` failed: {}",
