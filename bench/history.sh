@@ -21,7 +21,7 @@ cd repo
 git config user.name bench
 git config user.email bench@example.com
 "$mvc" init -q
-"$mvc" remote add origin "$work/store"
+"$mvc" remote add origin "$work/store" --layout loose
 mkdir data
 python3 - "$files" <<'PY'
 import os, sys

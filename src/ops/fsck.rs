@@ -47,6 +47,8 @@ pub struct Finding {
     pub needed_by: Vec<String>,
     /// With `--repair`: whether a good copy is now in the cache.
     pub repaired: bool,
+    /// On a chunked remote: the missing or damaged pack that breaks the object.
+    pub pack: Option<Oid>,
 }
 
 /// What `fsck` found.
@@ -90,6 +92,7 @@ pub fn fsck(
             problem: Problem::Corrupt,
             needed_by: who(oid),
             repaired: false,
+            pack: None,
         })
         .collect();
     // What the workspace needs and the cache lacks: checkout, diff and push would fail on it.
@@ -100,6 +103,7 @@ pub fn fsck(
             problem: Problem::Missing,
             needed_by: who(oid),
             repaired: false,
+            pack: None,
         });
     }
 
@@ -112,15 +116,36 @@ pub fn fsck(
         let oids: Vec<Oid> = needs.keys().copied().collect();
         remote_checked = oids.len();
         let index = repo.stat_index();
-        let verified = rt.block_on(transfer::verify(&remote, &oids, reporter));
+        rt.block_on(remote.check_layout(false))?;
+        let chunked = matches!(remote.layout(), crate::remote::Layout::Chunked(_));
+        let verified: Result<Vec<(Oid, transfer::RemoteCopy, Option<Oid>)>> = if chunked {
+            rt.block_on(crate::remote::chunked::verify(&remote, &oids, reporter))
+                .map(|v| v.into_iter().map(|d| (d.oid, d.copy, d.pack)).collect())
+        } else {
+            rt.block_on(transfer::verify(&remote, &oids, reporter))
+                .map(|v| v.into_iter().map(|(o, c)| (o, c, None)).collect())
+        };
         remote.forget_lost(index);
         let mut bad = Vec::new();
-        for (oid, copy) in verified? {
+        for (oid, copy, pack) in verified? {
             let problem = if copy == transfer::RemoteCopy::Missing { Problem::Missing } else { Problem::Corrupt };
             bad.push(oid);
-            findings.push(Finding { place: remote.name.clone(), oid, problem, needed_by: who(&oid), repaired: false });
+            findings.push(Finding {
+                place: remote.name.clone(),
+                oid,
+                problem,
+                needed_by: who(&oid),
+                repaired: false,
+                pack,
+            });
         }
-        if opts.repair && !bad.is_empty() {
+        if opts.repair && !bad.is_empty() && chunked {
+            let set = chunked_repair_set(repo, &bad, &corrupt, &manifests)?;
+            let repaired = rt.block_on(transfer::repair_chunked(&remote, &cache, index, &set, reporter))?;
+            for f in findings.iter_mut().filter(|f| f.place == remote.name) {
+                f.repaired = repaired.contains(&f.oid);
+            }
+        } else if opts.repair && !bad.is_empty() {
             // Only good cache copies go up (each is hashed again while it streams); files
             // before the manifests that list them.
             let good: Vec<Oid> = bad.iter().filter(|o| cache.contains(o) && !corrupt.contains(o)).copied().collect();
@@ -149,6 +174,40 @@ pub fn fsck(
         }
     }
     Ok(FsckReport { cache_checked: objects.len(), remote_checked, findings })
+}
+
+/// What to push again to a chunked remote for `bad` objects: a directory whole (its recipe
+/// covers its files) when its manifest or any of its files is bad, other objects alone; only
+/// what the cache holds good copies of.
+fn chunked_repair_set(
+    repo: &Repo,
+    bad: &[Oid],
+    corrupt: &[Oid],
+    manifests: &HashSet<Oid>,
+) -> Result<transfer::PushSet> {
+    let cache = repo.cache();
+    let good = |o: &Oid| cache.contains(o) && !corrupt.contains(o);
+    let bad: HashSet<Oid> = bad.iter().copied().collect();
+    let mut covered = HashSet::new();
+    let mut set = transfer::PushSet::default();
+    for m in manifests.iter().filter(|m| good(m)) {
+        let bytes = cache.read_small(m, crate::ops::MAX_MANIFEST_BYTES)?;
+        let Ok(manifest) = crate::manifest::Manifest::parse(&bytes) else { continue };
+        let files: Vec<Oid> = manifest.entries.iter().map(|e| e.oid).collect();
+        if !bad.contains(m) && !files.iter().any(|f| bad.contains(f)) {
+            continue;
+        }
+        covered.insert(*m);
+        covered.extend(files.iter().copied());
+        if files.iter().all(good) {
+            let files = files.into_iter().map(|oid| transfer::Object { oid, size: None }).collect();
+            set.dirs.push(transfer::DirObjects { manifest: *m, files });
+        }
+    }
+    for oid in bad.iter().filter(|o| !covered.contains(o) && !manifests.contains(o) && good(o)) {
+        set.files.push(transfer::Object { oid: *oid, size: None });
+    }
+    Ok(set)
 }
 
 /// The objects the workspace's pointers need.

@@ -35,6 +35,8 @@ pub struct GcOptions {
     pub force: bool,
     /// Remote objects younger than this stay (a push in progress may not have committed yet).
     pub grace: Duration,
+    /// On a chunked remote, also rewrite packs that are mostly dead.
+    pub repack: bool,
 }
 
 /// What `gc` deleted (or would delete).
@@ -44,8 +46,12 @@ pub struct GcReport {
     pub local: Vec<(Oid, u64)>,
     /// Unreferenced cache objects kept because no remote confirms a copy.
     pub kept_unconfirmed: Vec<(Oid, u64)>,
-    /// Remote objects deleted, with sizes.
+    /// Remote objects deleted, with sizes (on a chunked remote: recipes).
     pub remote: Vec<(Oid, u64)>,
+    /// Packs deleted from a chunked remote, with sizes.
+    pub remote_packs: Vec<(Oid, u64)>,
+    /// Packs of a chunked remote whose live chunks `--repack` moved to new packs.
+    pub repacked: Vec<Oid>,
     /// The remote collected, if any.
     pub remote_name: Option<String>,
     /// Temp files left in the cache by killed processes, removed.
@@ -122,8 +128,19 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
         // stays there, whatever the local scope.
         let mut remote_keep = keep;
         remote_keep.extend(expand(repo, &ref_tip_pointers(repo, &registry)?, Some(&remote), rt, reporter)?);
-        report.remote = rt.block_on(collect_on_remote(&remote, &cache, &remote_keep, opts))?;
-        if !opts.dry_run && !report.remote.is_empty() {
+        rt.block_on(remote.check_layout(false))?;
+        if let crate::remote::Layout::Chunked(_) = remote.layout() {
+            rt.block_on(remote.require_marker())?;
+            let cutoff = SystemTime::now() - opts.grace;
+            let collected =
+                rt.block_on(crate::remote::collect::collect(&remote, &remote_keep, cutoff, opts.dry_run, opts.repack))?;
+            report.remote = collected.recipes;
+            report.remote_packs = collected.packs;
+            report.repacked = collected.repacked;
+        } else {
+            report.remote = rt.block_on(collect_on_remote(&remote, &cache, &remote_keep, opts))?;
+        }
+        if !opts.dry_run && (!report.remote.is_empty() || !report.remote_packs.is_empty()) {
             repo.stat_index().forget_remote(&remote.id);
         }
         report.remote_name = Some(remote.name);
@@ -244,8 +261,6 @@ async fn collect_on_remote(
     keep: &HashSet<Oid>,
     opts: &GcOptions,
 ) -> Result<Vec<(Oid, u64)>> {
-    remote.check_layout(false).await?;
-    remote.require_loose("`gc -c`")?;
     remote.require_marker().await?;
     let prefix = remote.objects_prefix();
     let listed: Vec<object_store::ObjectMeta> =

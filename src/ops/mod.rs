@@ -9,6 +9,7 @@ pub mod commit;
 pub mod compare;
 pub mod config;
 pub mod doctor;
+pub mod du;
 pub mod exp;
 pub mod fetch;
 pub mod fsck;

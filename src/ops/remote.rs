@@ -52,15 +52,17 @@ fn update(
     Ok(())
 }
 
-/// `remote add`: records a remote's URL and, when given, the layout a first push writes
-/// (`loose` or `chunked`; a remote's marker decides once written), and makes it the default
-/// when asked or when it is the first remote.
+/// `remote add`: records a remote's URL and the layout a first push writes (`loose` unless
+/// `chunked` is asked for; a remote's marker decides once written), and makes it the default
+/// when asked or when it is the first remote. A remote whose config names no layout is loose,
+/// so `loose` is recorded as no setting. (Chunked becomes the default once `push --verify`
+/// supports it.)
 pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layout: Option<&str>, layer: Layer) -> Result<bool> {
-    if let Some(l) = layout
-        && crate::remote::Layout::parse(l).is_none()
-    {
-        bail!("unknown layout `{}`: use `loose` or `chunked`", crate::text::sanitize(l));
+    let layout = layout.unwrap_or("loose");
+    if crate::remote::Layout::parse(layout).is_none() {
+        bail!("unknown layout `{}`: use `loose` or `chunked`", crate::text::sanitize(layout));
     }
+    let layout = (layout == "chunked").then_some(layout);
     check_name(name)?;
     if layer != Layer::Local {
         crate::secrets::check_url(name, "URL", url)?;
@@ -180,4 +182,35 @@ pub fn trust(repo: &Repo, name: &str) -> Result<Option<String>> {
         config::set_dotted(map, &format!("remotes.{name}.trusted_endpoint"), Value::String(endpoint.clone()))
     })?;
     Ok(Some(endpoint))
+}
+
+/// `remote migrate NAME --to LAYOUT`: converts the remote in place, resumably (see
+/// [`crate::remote::migrate`]). One batch of objects at a time passes through a scratch cache
+/// under `.git/mvc/state`, removed at the end.
+pub fn migrate(
+    repo: &Repo,
+    name: &str,
+    to: &str,
+    rt: &tokio::runtime::Runtime,
+    reporter: &dyn crate::progress::Reporter,
+) -> Result<crate::remote::migrate::Migrated> {
+    let Some(layout) = crate::remote::Layout::parse(to) else {
+        bail!("unknown layout `{}`: use `loose` or `chunked`", crate::text::sanitize(to));
+    };
+    let _lock = repo.lock("remote migrate")?;
+    let rc = backend::choose(repo, Some(name))?;
+    let src = backend::open_writable(repo, &rc, None)?;
+    if src.read_only {
+        bail!(hinted(
+            format!("remote `{name}` ({}) is read-only (HTTP)", src.display_url),
+            "migrate it through a writable URL (s3://, gs://, az:// or a directory)"
+        ));
+    }
+    let dst = backend::open_writable(repo, &rc, None)?;
+    let dir = repo.state_dir().join(format!("migrate-{}", std::process::id()));
+    let scratch = crate::cache::Cache::new(dir.clone());
+    let result =
+        rt.block_on(crate::remote::migrate::migrate(&src, &dst, layout, &scratch, repo.stat_index(), reporter));
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

@@ -120,6 +120,122 @@ impl Remote {
     }
 }
 
+/// The largest pack mvc reads whole (`fsck -c`, `gc --repack`): a full pack, its last chunk
+/// and its footer index.
+pub const MAX_PACK_BYTES: u64 = 2 * pack::TARGET_BYTES as u64;
+
+/// What a pack turned out to be when read whole.
+pub enum PackState {
+    /// Not on the remote.
+    Missing,
+    /// Unreadable, or a chunk does not match its id; why.
+    Corrupt(String),
+    /// Verified: its entries by offset.
+    Good(HashMap<u64, Entry>),
+}
+
+/// One damaged object found by [`verify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Damage {
+    /// The object.
+    pub oid: Oid,
+    /// Missing (no recipe) or corrupt.
+    pub copy: super::transfer::RemoteCopy,
+    /// The missing or damaged pack that breaks it, if a pack is the cause.
+    pub pack: Option<Oid>,
+}
+
+impl Remote {
+    /// Downloads pack `oid` whole (bounded) and verifies its header, every chunk against its
+    /// id and its footer index.
+    pub async fn read_pack(&self, oid: &Oid) -> Result<(PackState, Vec<u8>)> {
+        let what = || format!("reading pack {}", oid.short());
+        let got = match self.store.get(&self.pack_key(oid)).await {
+            Ok(g) => g,
+            Err(object_store::Error::NotFound { .. }) => return Ok((PackState::Missing, Vec::new())),
+            Err(e) => return Err(self.error(&what(), e)),
+        };
+        if got.meta.size > MAX_PACK_BYTES {
+            return Ok((PackState::Corrupt("it is larger than any pack mvc writes".into()), Vec::new()));
+        }
+        let bytes = got.bytes().await.map_err(|e| self.error(&what(), e))?.to_vec();
+        let checked = tokio::task::block_in_place(|| {
+            if Oid::of_bytes(&bytes) != *oid {
+                return Err("its bytes do not hash to its name".to_string());
+            }
+            pack::verify(&bytes).map_err(|e| e.to_string())
+        });
+        Ok(match checked {
+            Ok(entries) => (PackState::Good(entries.into_iter().map(|e| (e.offset, e)).collect()), bytes),
+            Err(why) => (PackState::Corrupt(why), Vec::new()),
+        })
+    }
+}
+
+/// Checks `oids` on a chunked remote (`fsck -c`): reads their recipes (a directory's covers its
+/// files), then every pack they cite, whole and verified; returns each object that is missing,
+/// has a bad recipe, or cites a damaged or missing pack (named).
+pub async fn verify(remote: &Remote, oids: &[Oid], reporter: &dyn Reporter) -> Result<Vec<Damage>> {
+    use super::transfer::RemoteCopy;
+    let _active = remote.stop.activate();
+    let listed = if remote.can_list { Some(remote.list_recipes().await?) } else { None };
+    let to_read: Vec<Oid> = oids.iter().filter(|o| listed.as_ref().is_none_or(|l| l.contains(o))).copied().collect();
+    reporter.start("verifying on the remote", oids.len() as u64, 0);
+    let read: Vec<(Oid, Result<Option<Recipe>>)> = futures::stream::iter(to_read)
+        .map(|oid| async move { (oid, remote.read_recipe(&oid).await) })
+        .buffer_unordered(remote.jobs)
+        .collect()
+        .await;
+    if let Some(e) = remote.stop.error() {
+        return Err(e);
+    }
+    let mut bad_recipe = HashSet::new();
+    for (oid, r) in read {
+        if r.is_err() {
+            bad_recipe.insert(oid);
+        }
+    }
+    let recipes: Vec<(Oid, Option<Arc<ObjectRecipe>>)> = oids.iter().map(|o| (*o, remote.known.get(o))).collect();
+    let packs: HashSet<Oid> =
+        recipes.iter().filter_map(|(_, r)| r.as_ref()).flat_map(|r| r.terms.iter().map(|t| t.pack)).collect();
+    // Whole packs are up to 128 MiB: two at a time.
+    let states: Vec<(Oid, PackState)> = futures::stream::iter(packs)
+        .map(|p| async move {
+            let (state, _) = remote.read_pack(&p).await?;
+            reporter.advance(0, 0);
+            anyhow::Ok((p, state))
+        })
+        .buffer_unordered(PACKS_IN_FLIGHT)
+        .try_collect()
+        .await
+        .map_err(|e| remote.stop.error().unwrap_or(e))?;
+    let states: HashMap<Oid, PackState> = states.into_iter().collect();
+    let mut out = Vec::new();
+    for (oid, recipe) in recipes {
+        reporter.advance(1, 0);
+        let damage = match recipe {
+            None if bad_recipe.contains(&oid) => Some((RemoteCopy::Corrupt, None)),
+            None => Some((RemoteCopy::Missing, None)),
+            Some(r) => r.entries().find_map(|(pack, e)| match states.get(&pack) {
+                Some(PackState::Good(entries)) => {
+                    let ok = entries.get(&e.offset).is_some_and(|found| {
+                        found.id == e.id && found.raw_len == e.raw_len && found.stored_len == e.stored_len
+                    });
+                    (!ok).then_some((RemoteCopy::Corrupt, Some(pack)))
+                }
+                Some(PackState::Missing) => Some((RemoteCopy::Missing, Some(pack))),
+                _ => Some((RemoteCopy::Corrupt, Some(pack))),
+            }),
+        };
+        if let Some((copy, pack)) = damage {
+            remote.note_lost(oid);
+            out.push(Damage { oid, copy, pack });
+        }
+    }
+    reporter.finish();
+    Ok(out)
+}
+
 /// Where one chunk of an object being pushed lives: a pack already on the remote, or a pack
 /// this push is building (by its number).
 #[derive(Clone, Copy)]
@@ -148,16 +264,22 @@ pub async fn push(
     index: &StatIndex,
     set: &PushSet,
     params: Chunking,
+    rewrite: bool,
     reporter: &dyn Reporter,
 ) -> Result<TransferStats> {
     let mut stats = TransferStats::default();
     let tops: Vec<Oid> = set.files.iter().map(|f| f.oid).chain(set.dirs.iter().map(|d| d.manifest)).collect();
-    let there = super::transfer::check_exists(
-        remote,
-        tops.iter().copied().collect::<HashSet<_>>().into_iter().collect(),
-        &mut stats,
-    )
-    .await?;
+    // `rewrite` (fsck --repair, migrate): recipes that exist are written again, over fresh packs.
+    let there = if rewrite {
+        HashSet::new()
+    } else {
+        super::transfer::check_exists(
+            remote,
+            tops.iter().copied().collect::<HashSet<_>>().into_iter().collect(),
+            &mut stats,
+        )
+        .await?
+    };
     let files: Vec<&Object> = unique(set.files.iter().filter(|f| !there.contains(&f.oid)), |f| f.oid);
     let dirs: Vec<&DirObjects> = unique(set.dirs.iter().filter(|d| !there.contains(&d.manifest)), |d| d.manifest);
 

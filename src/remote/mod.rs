@@ -5,8 +5,10 @@
 pub mod backend;
 pub mod chunk;
 pub mod chunked;
+pub mod collect;
 mod download;
 pub mod fault;
+pub mod migrate;
 pub mod pack;
 pub mod recipe;
 pub mod transfer;

@@ -220,7 +220,7 @@ pub async fn push(
             if mode.verify {
                 remote.require_loose("`push --verify`")?;
             }
-            super::chunked::push(remote, cache, index, set, params, reporter).await
+            super::chunked::push(remote, cache, index, set, params, false, reporter).await
         }
         super::Layout::Loose => push_inner(remote, cache, index, set, mode, reporter).await,
     };
@@ -387,6 +387,30 @@ pub async fn repair(
         failures.into_result(())?;
     }
     Ok(sent.into_iter().collect())
+}
+
+/// Uploads good cache copies of what a chunked remote lost (`fsck -c --repair`): the objects of
+/// `set` are cut into fresh packs and their recipes written again over the broken ones (packs
+/// before recipes, as in every push). Returns what was rewritten.
+pub async fn repair_chunked(
+    remote: &Remote,
+    cache: &Cache,
+    index: &StatIndex,
+    set: &PushSet,
+    reporter: &dyn Reporter,
+) -> Result<HashSet<Oid>> {
+    remote.check_layout(true).await?;
+    let super::Layout::Chunked(params) = remote.layout() else {
+        bail!("remote `{}` is not chunked", remote.name);
+    };
+    let _active = remote.stop.activate();
+    super::chunked::push(remote, cache, index, set, params, true, reporter).await?;
+    let mut done: HashSet<Oid> = set.files.iter().map(|f| f.oid).collect();
+    for d in &set.dirs {
+        done.insert(d.manifest);
+        done.extend(d.files.iter().map(|f| f.oid));
+    }
+    Ok(done)
 }
 
 fn object_size(cache: &Cache, oid: &Oid) -> u64 {

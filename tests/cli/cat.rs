@@ -40,7 +40,7 @@ fn cat_downloads_from_the_remote_without_touching_the_workspace() {
     env.write("model.bin", "weights");
     env.mvc(&["add", "-q", "model.bin"]).ok();
     let store = env.path("../store");
-    env.mvc(&["remote", "add", "-d", "local", store.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-d", "local", store.to_str().unwrap()]).ok();
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "v1"]);
     env.mvc(&["push", "-q"]).ok();

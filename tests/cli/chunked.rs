@@ -281,3 +281,257 @@ fn two_concurrent_pushers_lose_nothing() {
         assert_eq!(std::fs::read(fresh.path("base.bin")).unwrap().len(), 1 << 20);
     }
 }
+
+/// The pack files of a local chunked remote.
+fn packs_of(env: &TestEnv) -> Vec<std::path::PathBuf> {
+    let mut packs: Vec<_> =
+        std::fs::read_dir(env.path("../remote/packs")).unwrap().map(|e| e.unwrap().path()).collect();
+    packs.sort();
+    packs
+}
+
+#[test]
+fn fsck_names_what_a_damaged_pack_breaks_and_repair_rewrites_it() {
+    let env = local_project();
+    env.write("model.bin", noise(2 << 20, 21));
+    for i in 0..5 {
+        env.write(&format!("data/f{i}.bin"), noise(3000, 30 + i));
+    }
+    env.mvc(&["add", "-q", "model.bin", "data"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    env.mvc(&["fsck", "-c"]).ok();
+    let packs = packs_of(&env);
+    assert_eq!(packs.len(), 1);
+    let pack = packs[0].file_name().unwrap().to_str().unwrap().to_string();
+    let mut bytes = std::fs::read(&packs[0]).unwrap();
+    bytes[100] ^= 0x01; // inside the first chunk of model.bin
+    std::fs::write(&packs[0], bytes).unwrap();
+
+    let run = env.mvc(&["fsck", "-c"]).fails();
+    let model = env.pointer_oid("model.bin");
+    assert!(
+        run.stdout.contains(&format!("corrupt: {model} in origin  (pack {pack} is damaged; needed by `model.bin`)")),
+        "{}",
+        run.stdout
+    );
+    let json = env.mvc(&["fsck", "-c", "--json"]).json();
+    let broken: Vec<&serde_json::Value> =
+        json["findings"].as_array().unwrap().iter().filter(|f| f["place"] == "origin").collect();
+    assert!(!broken.is_empty() && broken.iter().all(|f| f["pack"] == pack.as_str()), "{json}");
+
+    let run = env.mvc(&["fsck", "-c", "--repair"]).ok();
+    assert!(run.stdout.contains("repaired"), "{}", run.stdout);
+    env.mvc(&["fsck", "-c"]).ok();
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+    assert_eq!(std::fs::read(clone.path("data/f3.bin")).unwrap(), std::fs::read(env.path("data/f3.bin")).unwrap());
+}
+
+#[test]
+fn fsck_reports_a_missing_pack_and_a_missing_recipe() {
+    let env = local_project();
+    env.write("a.bin", noise(100_000, 1));
+    env.mvc(&["add", "-q", "a.bin"]).ok();
+    commit(&env, "a");
+    env.mvc(&["push"]).ok();
+    env.write("b.bin", noise(100_000, 2));
+    env.mvc(&["add", "-q", "b.bin"]).ok();
+    commit(&env, "b");
+    env.mvc(&["push"]).ok();
+    let a = env.pointer_oid("a.bin");
+    let b = env.pointer_oid("b.bin");
+    std::fs::remove_file(env.path(&format!("../remote/recipes/{b}"))).unwrap();
+    let run = env.mvc(&["fsck", "-c"]).fails();
+    assert!(run.stdout.contains(&format!("missing: {b} in origin  (needed by `b.bin`)")), "{}", run.stdout);
+    assert!(!run.stdout.contains(&a.to_string()), "{}", run.stdout);
+    for p in packs_of(&env) {
+        std::fs::remove_file(p).unwrap();
+    }
+    let run = env.mvc(&["fsck", "-c"]).fails();
+    assert!(run.stdout.contains(&format!("missing: {a} in origin  (pack ")), "{}", run.stdout);
+}
+
+fn count_in(env: &TestEnv, dir: &str) -> usize {
+    std::fs::read_dir(env.path(&format!("../remote/{dir}"))).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn gc_deletes_dead_recipes_and_packs_after_the_grace_period() {
+    let env = local_project();
+    env.write("model.bin", noise(2 << 20, 41));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    let v1 = env.pointer_oid("model.bin");
+    env.write("model.bin", noise(2 << 20, 43));
+    env.write("keep.bin", noise(300_000, 42));
+    for i in 0..4 {
+        env.write(&format!("data/f{i}.txt"), format!("row {i}\n"));
+    }
+    env.mvc(&["add", "-q", "model.bin", "keep.bin", "data"]).ok();
+    commit(&env, "v2");
+    env.mvc(&["push"]).ok();
+    assert_eq!((count_in(&env, "recipes"), count_in(&env, "packs")), (4, 2));
+
+    // Within the grace period nothing goes.
+    let json = env.mvc(&["gc", "-w", "-c", "--json"]).ok().json();
+    assert_eq!(
+        (json["remote_objects"].as_array().unwrap().len(), json["remote_packs"].as_array().unwrap().len()),
+        (0, 0)
+    );
+    assert_eq!((count_in(&env, "recipes"), count_in(&env, "packs")), (4, 2));
+
+    let json = env.mvc(&["gc", "-w", "-c", "--grace-days", "0", "--json"]).ok().json();
+    assert_eq!(json["remote_objects"][0]["oid"], v1.as_str(), "{json}");
+    assert_eq!(json["remote_objects"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json["remote_packs"].as_array().unwrap().len(), 1, "{json}");
+    assert!(!env.path(&format!("../remote/recipes/{v1}")).exists());
+    assert_eq!(count_in(&env, "packs"), 1);
+
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    for f in ["model.bin", "keep.bin", "data/f2.txt"] {
+        assert_eq!(std::fs::read(clone.path(f)).unwrap(), std::fs::read(env.path(f)).unwrap(), "{f}");
+    }
+    let run = clone.mvc(&["checkout", "--rev", "HEAD~1", "model.bin"]);
+    assert_ne!(run.code, 0, "the dead version is gone from the remote");
+    clone.mvc(&["fsck", "-c"]).ok();
+}
+
+#[test]
+fn gc_repack_rewrites_sparse_packs_and_keeps_every_live_object_pullable() {
+    let env = local_project();
+    let v1 = noise(4 << 20, 51);
+    env.write("model.bin", &v1);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    // v2 keeps the first MiB of v1: v1's pack ends up a quarter live.
+    let v2 = [&v1[..1 << 20], &noise(3 << 20, 52)].concat();
+    env.write("model.bin", &v2);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    env.mvc(&["push"]).ok();
+    let before = dir_bytes(&env.path("../remote/packs"));
+    assert!(before > 7 << 20, "{before}");
+
+    let json = env.mvc(&["gc", "-w", "-c", "--grace-days", "0", "--repack", "--dry-run", "--json"]).ok().json();
+    assert_eq!(json["repacked"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(dir_bytes(&env.path("../remote/packs")), before, "a dry run changes nothing");
+
+    let json = env.mvc(&["gc", "-w", "-c", "--grace-days", "0", "--repack", "--json"]).ok().json();
+    assert_eq!(json["repacked"].as_array().unwrap().len(), 1, "{json}");
+    let after = dir_bytes(&env.path("../remote/packs"));
+    assert!(after < (4 << 20) + (512 << 10), "{after} bytes of packs after repack (before: {before})");
+    assert_eq!(count_in(&env, "recipes"), 1);
+
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), v2);
+    clone.mvc(&["fsck", "-c"]).ok();
+}
+
+#[test]
+fn migrate_converts_loose_to_chunked_and_back() {
+    let env = TestEnv::new();
+    let remote = env.path("../remote");
+    env.mvc(&["remote", "add", "origin", remote.to_str().unwrap(), "--layout", "loose"]).ok();
+    env.write("model.bin", noise(1 << 20, 61));
+    for i in 0..6 {
+        env.write(&format!("data/f{i}.txt"), format!("row {i}\n"));
+    }
+    env.mvc(&["add", "-q", "model.bin", "data"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    env.write("model.bin", noise(1 << 20, 62));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    env.mvc(&["push"]).ok();
+    let loose_files = files_under(&remote.join("blake3"));
+    assert_eq!(loose_files, 9);
+
+    let json = env.mvc(&["remote", "migrate", "origin", "--to", "chunked", "--json"]).ok().json();
+    assert_eq!(json["from"], "loose");
+    assert_eq!(json["to"], "chunked");
+    assert_eq!(
+        (json["converted"].as_u64(), json["skipped"].as_u64(), json["removed"].as_u64()),
+        (Some(9), Some(0), Some(9))
+    );
+    assert!(std::fs::read_to_string(remote.join("mvc-remote.yaml")).unwrap().contains("layout: chunked"));
+    assert_eq!(files_under(&remote.join("blake3")), 0);
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+    assert_eq!(clone.read("data/f4.txt"), "row 4\n");
+    clone.mvc(&["fetch", "--all-commits"]).ok();
+    clone.mvc(&["checkout", "--rev", "HEAD~1", "model.bin"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), noise(1 << 20, 61));
+    clone.mvc(&["fsck", "-c"]).ok();
+
+    let run = env.mvc(&["remote", "migrate", "origin", "--to", "loose"]).ok();
+    insta::assert_snapshot!(run.stderr, @"migrated `origin` from chunked to loose: converted 9 objects (2.0 MiB), 0 already converted; removed 10 files of the old layout");
+    assert!(std::fs::read_to_string(remote.join("mvc-remote.yaml")).unwrap().contains("layout: blake3"));
+    assert!(!remote.join("packs").exists() || files_under(&remote.join("packs")) == 0);
+    assert_eq!(files_under(&remote.join("blake3")), 9);
+    let clone = env.clone_repo();
+    clone.mvc(&["pull"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+    assert_eq!(clone.read("data/f5.txt"), "row 5\n");
+    clone.mvc(&["fsck", "-c"]).ok();
+}
+
+#[test]
+fn an_interrupted_migration_keeps_readers_working_and_a_rerun_resumes() {
+    let server = S3Server::start();
+    let proxy = FaultProxy::start(&server.endpoint);
+    let env = TestEnv::new();
+    for i in 0..3 {
+        env.write(&format!("m{i}.bin"), noise(200_000, 70 + i));
+    }
+    env.mvc(&["add", "-q", "m0.bin", "m1.bin", "m2.bin"]).ok();
+    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p"), "--layout", "loose"]).ok();
+    env.mvc(&["remote", "modify", "origin", "endpoint", &proxy.endpoint]).ok();
+    env.mvc(&["remote", "modify", "origin", "retries", "0"]).ok();
+    env.mvc(&["remote", "modify", "origin", "jobs", "1"]).ok();
+    commit(&env, "v1");
+    s3(&env, &["push"]).ok();
+
+    // The first recipe goes up; the others fail, as if the migration died there.
+    proxy.rule(Rule::new(Fault::Status(500)).method("PUT").path("/recipes/").after(1));
+    s3(&env, &["remote", "migrate", "origin", "--to", "chunked"]).fails();
+    let marker = std::fs::read_to_string(server.object_file("p/mvc-remote.yaml")).unwrap();
+    assert!(marker.contains("layout: blake3"), "the marker switches only at the end: {marker}");
+    let reader = env.clone_repo();
+    s3(&reader, &["pull"]).ok();
+    assert_eq!(std::fs::read(reader.path("m2.bin")).unwrap(), std::fs::read(env.path("m2.bin")).unwrap());
+
+    proxy.clear();
+    let json = s3(&env, &["remote", "migrate", "origin", "--to", "chunked", "--json"]).ok().json();
+    assert_eq!((json["converted"].as_u64(), json["skipped"].as_u64()), (Some(2), Some(1)), "{json}");
+    let fresh = env.clone_repo();
+    s3(&fresh, &["pull"]).ok();
+    for i in 0..3 {
+        let f = format!("m{i}.bin");
+        assert_eq!(std::fs::read(fresh.path(&f)).unwrap(), std::fs::read(env.path(&f)).unwrap());
+    }
+    assert!(!server.object_file("p/blake3").exists() || files_under(&server.object_file("p/blake3")) == 0);
+}
+
+#[test]
+fn new_remotes_are_loose_unless_chunked_is_asked_for() {
+    let env = TestEnv::new();
+    env.mvc(&["remote", "add", "origin", env.path("../a").to_str().unwrap(), "--layout", "chunked"]).ok();
+    env.mvc(&["remote", "add", "plain", env.path("../b").to_str().unwrap()]).ok();
+    let config = env.read(".mvc/config");
+    assert!(config.contains("layout: chunked") && !config.contains("layout: loose"), "{config}");
+    env.write("model.bin", noise(100_000, 81));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push", "-r", "origin"]).ok();
+    env.mvc(&["push", "-r", "plain"]).ok();
+    assert!(std::fs::read_to_string(env.path("../a/mvc-remote.yaml")).unwrap().contains("layout: chunked"));
+    assert!(std::fs::read_to_string(env.path("../b/mvc-remote.yaml")).unwrap().contains("layout: blake3"));
+    assert_eq!(files_under(&env.path("../b/blake3")), 1);
+}

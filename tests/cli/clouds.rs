@@ -11,7 +11,7 @@ fn project(endpoint: Option<&str>) -> TestEnv {
     let env = TestEnv::new();
     env.write("model.bin", "weights");
     env.mvc(&["add", "-q", "model.bin", "-m", "v1"]).ok();
-    env.mvc(&["remote", "add", "-q", "origin", &format!("s3://{BUCKET}/models")]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", &format!("s3://{BUCKET}/models")]).ok();
     if let Some(e) = endpoint {
         env.mvc(&["remote", "modify", "-q", "origin", "endpoint", e]).ok();
     }
@@ -71,7 +71,9 @@ fn aws_endpoint_url_from_the_environment_works_over_http() {
     let vars = [("AWS_ENDPOINT_URL", server.endpoint.as_str())];
     with_creds(&env, &["push", "-q"], &vars).ok();
     let clone = env.clone_repo();
-    clone.mvc(&["remote", "add", "-q", "origin", &format!("s3://{BUCKET}/models"), "--local"]).ok();
+    clone
+        .mvc(&["remote", "add", "--layout", "loose", "-q", "origin", &format!("s3://{BUCKET}/models"), "--local"])
+        .ok();
     with_creds(&clone, &["pull", "-q"], &[("AWS_ENDPOINT_URL_S3", server.endpoint.as_str())]).ok();
     assert_eq!(clone.read("model.bin"), "weights");
 }
@@ -89,7 +91,7 @@ fn a_region_with_url_characters_never_reaches_a_request() {
 #[test]
 fn azure_use_emulator_and_endpoint_together_are_refused() {
     let env = TestEnv::new();
-    env.mvc(&["remote", "add", "-q", "az", "az://container/x"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "az", "az://container/x"]).ok();
     env.mvc(&["remote", "modify", "-q", "az", "use_emulator", "true"]).ok();
     env.mvc(&["remote", "modify", "-q", "az", "endpoint", "http://127.0.0.1:1/devstoreaccount1"]).ok();
     let run = env.mvc(&["status", "-c"]).fails();
@@ -167,7 +169,7 @@ fn azure_round_trip_with_a_connection_string_against_azurite() {
     env.git(&["commit", "-qm", "init"]);
     env.write("model.bin", "azure weights");
     env.mvc(&["add", "-q", "model.bin", "-m", "v1"]).ok();
-    env.mvc(&["remote", "add", "-q", "az", "az://models/project", "-m", "remote"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "az", "az://models/project", "-m", "remote"]).ok();
     let pushed = env.mvc_with(&["push"], &vars, None);
     let clone = env.clone_repo();
     let pulled = clone.mvc_with(&["pull", "-q"], &vars, None);

@@ -62,7 +62,8 @@ fn init_remove_move_remote_and_config_commit_with_a_message() {
     .mvc/config
     ");
     let remote = env.path("../remote");
-    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap(), "-m", "Add a remote"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", remote.to_str().unwrap(), "-m", "Add a remote"])
+        .ok();
     assert_eq!(committed_files(&env), ".mvc/config\n");
     assert!(env.git(&["show", "HEAD:.mvc/config"]).contains("origin"));
     // Without `-m` the change is staged, ready for the user's own commit.
@@ -96,8 +97,8 @@ fn remote_names_a_remote_on_every_command_that_talks_to_one() {
     let env = TestEnv::new();
     env.git(&["commit", "-qm", "init"]);
     let remote = env.path("../remote");
-    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap()]).ok();
-    env.mvc(&["remote", "add", "-q", "backup", env.path("../backup").to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "backup", env.path("../backup").to_str().unwrap()]).ok();
     env.write("model.bin", "weights");
     env.mvc(&["add", "-q", "model.bin", "-m", "v1"]).ok();
     for args in [
@@ -123,8 +124,8 @@ fn remote_names_a_remote_on_every_command_that_talks_to_one() {
 #[test]
 fn completions_know_the_repositorys_remotes() {
     let env = TestEnv::new();
-    env.mvc(&["remote", "add", "-q", "origin", "/tmp/mvc-test-r1"]).ok();
-    env.mvc(&["remote", "add", "-q", "backup", "/tmp/mvc-test-r2"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", "/tmp/mvc-test-r1"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "backup", "/tmp/mvc-test-r2"]).ok();
     let run = env.mvc_with(&["--", "mvc", "push", "--remote", ""], &[("COMPLETE", "fish")], None);
     assert_eq!(run.stdout, "backup\norigin\n", "{run:?}");
     let run = env.mvc_with(&["--", "mvc", "remote", "modify", ""], &[("COMPLETE", "fish")], None);

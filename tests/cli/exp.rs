@@ -230,7 +230,7 @@ fn push_and_pull_move_refs_through_git_and_data_through_the_remote() {
     assert_eq!(env.bash_in(env.root.parent().unwrap(), "git init -q --bare -b main origin.git").code, 0);
     env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     let storage = env.root.parent().unwrap().join("storage");
-    env.mvc(&["remote", "add", "-q", "storage", storage.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "storage", storage.to_str().unwrap()]).ok();
     env.git(&["commit", "-qam", "remote"]);
     env.git(&["push", "-q", "origin", "main"]);
     env.mvc(&["exp", "run", "-q", "-n", "a", "--set", "lr=0.3", "--", "./train.sh"]).ok();

@@ -13,7 +13,7 @@ fn published(server: &S3Server) -> TestEnv {
         env.write(&format!("data/part{}/f{i}.txt", i % 2), format!("row {i}\n"));
     }
     env.mvc(&["add", "-q", "models/model.bin", "data"]).ok();
-    env.mvc(&["remote", "add", "origin", "s3://models/published"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", "s3://models/published"]).ok();
     env.mvc(&["remote", "modify", "origin", "endpoint", &server.endpoint]).ok();
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "v1"]);

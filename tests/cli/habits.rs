@@ -147,7 +147,7 @@ fn follow_symlinks_stores_a_hugging_face_snapshot() {
     // A clone gets the content as plain files.
     env.git(&["commit", "-qm", "hf"]);
     let remote = env.path("../store");
-    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", remote.to_str().unwrap()]).ok();
     env.git(&["commit", "-qam", "remote"]);
     env.mvc(&["push", "-q"]).ok();
     let clone = env.clone_repo();
@@ -279,7 +279,7 @@ fn a_partly_pulled_directory_is_partial_not_up_to_date() {
     env.write("data/sub/b", "b");
     env.mvc(&["add", "-q", "data"]).ok();
     let remote = env.path("../store");
-    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", remote.to_str().unwrap()]).ok();
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "v1"]);
     env.mvc(&["push", "-q"]).ok();

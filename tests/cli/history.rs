@@ -7,7 +7,7 @@ use crate::harness::TestEnv;
 fn three_versions() -> TestEnv {
     let env = TestEnv::new();
     let remote = env.path("../store");
-    env.mvc(&["remote", "add", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", remote.to_str().unwrap()]).ok();
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "mvc init"]);
     env.write("model.bin", "weights v1");

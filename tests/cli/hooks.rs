@@ -7,7 +7,7 @@ use crate::harness::TestEnv;
 fn installed() -> TestEnv {
     let env = TestEnv::new();
     let remote = env.path("../store");
-    env.mvc(&["remote", "add", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", remote.to_str().unwrap()]).ok();
     env.write("model.bin", "main weights");
     env.write("data/a.csv", "a\n");
     env.mvc(&["add", "-q", "model.bin", "data"]).ok();

@@ -43,7 +43,7 @@ fn pointers_naming_the_root_git_mvc_or_the_parent_are_refused_everywhere() {
     env.git(&["commit", "-qm", "hostile"]);
     let before_git = listing(&env.path(".git/refs"));
     let remote = env.path("../remote");
-    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", remote.to_str().unwrap()]).ok();
 
     let status = env.mvc(&["status"]);
     assert_eq!(status.code, 1, "{status:?}");
@@ -120,7 +120,7 @@ fn a_symlinked_mvc_dir_or_config_is_refused() {
     std::fs::write(&secrets, "aws_secret_access_key: hunter2\n").unwrap();
     std::fs::remove_file(env.path(".mvc/config")).unwrap();
     symlink(&secrets, env.path(".mvc/config")).unwrap();
-    let run = env.mvc(&["remote", "add", "origin", "/tmp/r"]).fails();
+    let run = env.mvc(&["remote", "add", "--layout", "loose", "origin", "/tmp/r"]).fails();
     assert!(run.stderr.contains("is a symlink; mvc reads config files only as regular files"), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(&secrets).unwrap(), "aws_secret_access_key: hunter2\n");
 }
@@ -268,7 +268,7 @@ fn unsafe_kill9(child: &mut std::process::Child) {
 #[test]
 fn config_set_never_commits_secrets_hidden_in_maps_or_urls_and_list_redacts_queries() {
     let env = TestEnv::new();
-    env.mvc(&["remote", "add", "-q", "origin", "s3://bucket/x"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", "s3://bucket/x"]).ok();
     for (key, value) in [
         ("remotes.origin", "{url: \"s3://bucket/x\", secret_access_key: LEAKED}"),
         ("remotes.o3.url", "https://u:pw@h/x?sig=SIG2"),
@@ -282,7 +282,17 @@ fn config_set_never_commits_secrets_hidden_in_maps_or_urls_and_list_redacts_quer
     for secret in ["LEAKED", "pw@", "SIG2", "token=T", "AccountKey"] {
         assert!(!committed.contains(secret), "{secret} reached .mvc/config:\n{committed}");
     }
-    env.mvc(&["remote", "add", "-q", "--local", "o9", "https://user:pw@127.0.0.1:1/x?sig=SECRETSIG"]).ok();
+    env.mvc(&[
+        "remote",
+        "add",
+        "--layout",
+        "loose",
+        "-q",
+        "--local",
+        "o9",
+        "https://user:pw@127.0.0.1:1/x?sig=SECRETSIG",
+    ])
+    .ok();
     for args in [&["config", "list"][..], &["config", "get", "remotes.o9.url"], &["config", "list", "--json"]] {
         let out = env.mvc(args).ok().stdout;
         assert!(!out.contains("SECRETSIG") && !out.contains(":pw@"), "{args:?}: {out}");
@@ -331,7 +341,7 @@ fn a_local_remote_that_is_not_an_mvc_remote_is_never_written_or_collected() {
     std::fs::write(home.join(".bashrc"), "keep\n").unwrap();
     let object_like = format!("blake3/ab/{}", "c".repeat(62));
     std::fs::write(home.join(&object_like), "not an object").unwrap();
-    env.mvc(&["remote", "add", "-q", "origin", home.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", home.to_str().unwrap()]).ok();
     env.write("model.bin", "weights");
     env.mvc(&["add", "-q", "model.bin"]).ok();
     let run = env.mvc(&["push"]).fails();

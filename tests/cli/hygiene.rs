@@ -7,7 +7,7 @@ const SECRET: &str = "TOPSECRETvalue123";
 
 fn with_remote(env: &TestEnv) {
     let store = env.path("../store");
-    env.mvc(&["remote", "add", "-q", "origin", store.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", store.to_str().unwrap()]).ok();
 }
 
 #[test]

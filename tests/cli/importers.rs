@@ -56,7 +56,7 @@ fn assert_bytes(env: &TestEnv, rel: &str, want: &[u8]) {
 /// Push to a local remote, clone afresh, pull: every byte comes back.
 fn assert_round_trip(env: &TestEnv, files: &[(&str, &[u8])]) {
     let store = env.path("../store");
-    env.mvc(&["remote", "add", "-d", "roundtrip", store.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-d", "roundtrip", store.to_str().unwrap()]).ok();
     env.git(&["commit", "-qam", "remote"]);
     env.mvc(&["push", "-q"]).ok();
     let clone = env.clone_repo();

@@ -61,7 +61,8 @@ fn core_and_remote_outputs_match_docs_json() {
     let env = TestEnv::bare_git();
     matches_doc("`mvc init --json`", &env.mvc(&["init", "--json"]).ok().json());
     let remote = env.path("../store");
-    let added = env.mvc(&["remote", "add", "origin", remote.to_str().unwrap(), "--json"]).ok().json();
+    let added =
+        env.mvc(&["remote", "add", "--layout", "loose", "origin", remote.to_str().unwrap(), "--json"]).ok().json();
     matches_doc("`mvc remote add|remove|default|modify|trust --json`", &added);
     matches_doc("`mvc remote list --json`", &env.mvc(&["remote", "list", "--json"]).ok().json());
     env.write("data/a.csv", "a");

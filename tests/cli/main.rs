@@ -11,6 +11,7 @@ mod clouds;
 mod compare;
 mod conventions;
 mod core;
+mod du;
 mod crossrepo;
 mod exp;
 mod get;

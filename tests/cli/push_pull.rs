@@ -19,7 +19,7 @@ pub fn project(server: &S3Server) -> TestEnv {
         env.write(&format!("data/part{}/f{i}.txt", i % 3), format!("row {i}\n"));
     }
     env.mvc(&["add", "-q", "model.bin", "data"]).ok();
-    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/project")]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", &format!("s3://{BUCKET}/project")]).ok();
     env.mvc(&["remote", "modify", "origin", "endpoint", &server.endpoint]).ok();
     env.mvc(&["remote", "modify", "origin", "retries", "0"]).ok();
     env.git(&["add", "-A"]);
@@ -183,7 +183,7 @@ fn server_stopped_mid_push_errors_clearly_and_a_rerun_completes() {
         env.write(&format!("data/f{i:03}"), content);
     }
     env.mvc(&["add", "-q", "data"]).ok();
-    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p")]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", &format!("s3://{BUCKET}/p")]).ok();
     env.mvc(&["remote", "modify", "origin", "endpoint", &server.endpoint]).ok();
     env.mvc(&["remote", "modify", "origin", "retries", "0"]).ok();
     env.mvc(&["config", "set", "core.jobs", "2"]).ok();
@@ -216,7 +216,7 @@ fn local_directory_remote_round_trip() {
     env.write("data/a", "a");
     env.mvc(&["add", "-q", "model.bin", "data"]).ok();
     let remote = env.path("../remote-store");
-    env.mvc(&["remote", "add", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", remote.to_str().unwrap()]).ok();
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "v1"]);
     env.mvc(&["push", "-q"]).ok();
@@ -236,7 +236,7 @@ fn unknown_remote_layout_is_refused() {
     let remote = env.path("../remote-store");
     std::fs::create_dir_all(&remote).unwrap();
     std::fs::write(remote.join("mvc-remote.yaml"), "version: 7\nlayout: chunked\n").unwrap();
-    env.mvc(&["remote", "add", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", remote.to_str().unwrap()]).ok();
     let run = env.mvc(&["push"]).fails();
     insta::assert_snapshot!(run.stderr, @r"
     error: remote `origin` ($ROOT/../remote-store) uses layout `chunked` version 7, which this mvc does not know
@@ -247,15 +247,15 @@ fn unknown_remote_layout_is_refused() {
 #[test]
 fn remote_commands_manage_config() {
     let env = TestEnv::new();
-    env.mvc(&["remote", "add", "origin", "s3://bucket/models"]).ok();
-    env.mvc(&["remote", "add", "backup", "/srv/backup"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", "s3://bucket/models"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "backup", "/srv/backup"]).ok();
     let run = env.mvc(&["remote", "list"]).ok();
     insta::assert_snapshot!(run.stdout, @r"
     backup  /srv/backup
     origin  s3://bucket/models [default]
     ");
     env.mvc(&["remote", "default", "backup"]).ok();
-    let run = env.mvc(&["remote", "add", "origin", "s3://x"]).fails();
+    let run = env.mvc(&["remote", "add", "--layout", "loose", "origin", "s3://x"]).fails();
     insta::assert_snapshot!(run.stderr, @r"
     error: a remote named `origin` already exists
     hint: change it with `mvc remote modify origin url URL`
@@ -334,7 +334,7 @@ fn push_refuses_when_data_is_in_neither_the_cache_nor_the_remote() {
     env.mvc(&["add", "-q", "data", "model.bin"]).ok();
     std::fs::remove_dir_all(env.private("cache")).unwrap();
     let remote = env.path("../store");
-    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", remote.to_str().unwrap()]).ok();
     let run = env.mvc(&["push"]).fails();
     assert!(run.stderr.starts_with("error: 2 objects to push are not in the local cache"), "{}", run.stderr);
 }

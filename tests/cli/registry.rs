@@ -22,7 +22,7 @@ fn redact(text: &str) -> String {
 fn trained() -> TestEnv {
     let env = TestEnv::new();
     let store = env.path("../store");
-    env.mvc(&["remote", "add", "origin", store.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", store.to_str().unwrap()]).ok();
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "init"]);
     env.write("data/train.csv", "x,y\n1,0\n");

@@ -196,7 +196,7 @@ fn read_only_commands_never_create_a_local_remote() {
     let env = TestEnv::new();
     env.write("model.bin", "weights");
     env.mvc(&["add", "-q", "model.bin"]).ok();
-    env.mvc(&["remote", "add", "origin", "../store"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", "../store"]).ok();
     for command in [&["pull"][..], &["fetch"], &["status", "-r", "origin"], &["fsck", "-c"], &["ls", "-c"]] {
         let run = env.mvc(command).fails();
         assert_eq!(
@@ -223,15 +223,18 @@ fn read_only_commands_never_create_a_local_remote() {
 #[test]
 fn remote_add_refuses_credentials_in_committed_urls() {
     let env = TestEnv::new();
-    let run = env.mvc(&["remote", "add", "origin", "https://user:hunter2@example.com/models"]).fails();
+    let run =
+        env.mvc(&["remote", "add", "--layout", "loose", "origin", "https://user:hunter2@example.com/models"]).fails();
     insta::assert_snapshot!(run.stderr, @r"
     error: the URL for remote `origin` carries credentials (a user name or password), which must not go into the committed config
     hint: give it without them, and store secrets with `mvc remote modify --local origin KEY` (read from standard input) or in environment variables
     ");
-    let run = env.mvc(&["remote", "add", "origin", "https://acct.blob.core.windows.net/c?sv=2022&sig=abc"]).fails();
+    let run = env
+        .mvc(&["remote", "add", "--layout", "loose", "origin", "https://acct.blob.core.windows.net/c?sv=2022&sig=abc"])
+        .fails();
     assert!(run.stderr.contains("a signature or token in its query"), "{}", run.stderr);
     assert!(!env.read(".mvc/config").contains("hunter2"));
-    env.mvc(&["remote", "add", "origin", "https://example.com/models"]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", "https://example.com/models"]).ok();
     let run = env.mvc(&["remote", "modify", "origin", "url", "https://u:pw@example.com/m"]).fails();
     assert!(run.stderr.contains("carries credentials"), "{}", run.stderr);
 }

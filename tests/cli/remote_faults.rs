@@ -113,7 +113,7 @@ fn server_killed_mid_push_gives_one_sentence_and_a_rerun_completes() {
         env.write(&format!("data/f{i:03}"), content);
     }
     env.mvc(&["add", "-q", "data"]).ok();
-    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p")]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", &format!("s3://{BUCKET}/p")]).ok();
     via(&env, &proxy.endpoint, "2");
     proxy.rule(Rule::new(Fault::Kill).method("PUT").path("/blake3/").after(20).times(1));
     let started = Instant::now();
@@ -147,7 +147,7 @@ fn unreachable_endpoint_fails_fast_with_one_sentence() {
         env.write(&format!("data/f{i:04}"), format!("object {i}\n"));
     }
     env.mvc(&["add", "-q", "data"]).ok();
-    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p")]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", &format!("s3://{BUCKET}/p")]).ok();
     // A port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let endpoint = format!("http://127.0.0.1:{port}");
@@ -191,7 +191,7 @@ fn an_interrupted_push_aborts_its_multipart_uploads() {
     let big: Vec<u8> = (0..40u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
     env.write("big.bin", &big);
     env.mvc(&["add", "-q", "big.bin"]).ok();
-    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p")]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "origin", &format!("s3://{BUCKET}/p")]).ok();
     via(&env, &proxy.endpoint, "0");
     // The second part fails for good: the upload must be aborted, not left to collect parts.
     proxy.rule(Rule::new(Fault::Status(500)).method("PUT").path("partNumber=2"));

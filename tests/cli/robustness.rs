@@ -172,7 +172,7 @@ fn an_in_place_write_to_a_hardlinked_file_is_detected_refused_and_repaired() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
     let remote = env.path("../remote");
-    env.mvc(&["remote", "add", "-q", "origin", remote.to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "--layout", "loose", "-q", "origin", remote.to_str().unwrap()]).ok();
     env.mvc(&["config", "set", "core.link", "[hardlink, copy]"]).ok();
     env.write("model.bin", "good weights");
     env.write("fresh.bin", "fresh weights");

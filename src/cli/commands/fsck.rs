@@ -36,6 +36,7 @@ pub fn run(args: FsckArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                     "place": f.place, "oid": f.oid.to_hex(),
                     "problem": if f.problem == Problem::Corrupt { "corrupt" } else { "missing" },
                     "needed_by": f.needed_by, "repaired": f.repaired,
+                    "pack": f.pack.map(|p| p.to_hex()),
                 })
             })
             .collect();
@@ -54,7 +55,12 @@ pub fn run(args: FsckArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                 )
             };
             let repaired = if f.repaired { "; repaired" } else { "" };
-            ui.out(format!("{problem}: {} in {}  ({needed}{repaired})", f.oid.to_hex(), shown(&f.place)))?;
+            let pack = match (f.pack, f.problem) {
+                (Some(p), Problem::Missing) => format!("pack {} is missing; ", p.to_hex()),
+                (Some(p), Problem::Corrupt) => format!("pack {} is damaged; ", p.to_hex()),
+                (None, _) => String::new(),
+            };
+            ui.out(format!("{problem}: {} in {}  ({pack}{needed}{repaired})", f.oid.to_hex(), shown(&f.place)))?;
         }
         let repaired = report.findings.len() - unresolved;
         ui.status(format!(

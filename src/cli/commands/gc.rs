@@ -39,6 +39,9 @@ pub struct GcArgs {
     /// Remote objects younger than this many days stay
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     grace_days: u64,
+    /// On a chunked remote, also rewrite packs less than half live into new packs
+    #[arg(long)]
+    repack: bool,
     /// Print what would be deleted, delete nothing
     #[arg(short = 'n', long)]
     dry_run: bool,
@@ -67,6 +70,7 @@ pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         force: args.force,
         grace: Duration::from_secs(args.grace_days * 86_400),
+        repack: args.repack,
     };
     let report = gc(&repo, &opts, &super::transfer_args::runtime()?, &ui.reporter())?;
     let total = |v: &[(mvc::hash::Oid, u64)]| v.iter().map(|(_, s)| s).sum::<u64>();
@@ -78,6 +82,8 @@ pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             "dry_run": args.dry_run, "local": list(&report.local), "local_bytes": total(&report.local),
             "kept_unconfirmed": list(&report.kept_unconfirmed),
             "remote": report.remote_name, "remote_objects": list(&report.remote), "remote_bytes": total(&report.remote),
+            "remote_packs": list(&report.remote_packs), "remote_pack_bytes": total(&report.remote_packs),
+            "repacked": report.repacked.iter().map(|o| o.to_hex()).collect::<Vec<_>>(),
             "stale_temps": report.stale_temps,
         }))?;
         return Ok(ExitCode::SUCCESS);
@@ -89,6 +95,9 @@ pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         }
         for (oid, size) in &report.remote {
             ui.out(format!("remote  {}  {}", oid.to_hex(), human_size(*size)))?;
+        }
+        for (oid, size) in &report.remote_packs {
+            ui.out(format!("pack    {}  {}", oid.to_hex(), human_size(*size)))?;
         }
     }
     ui.status(format!(
@@ -102,6 +111,15 @@ pub fn run(args: GcArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             count(report.remote.len() as u64, "object"),
             human_size(total(&report.remote))
         ));
+        if !report.remote_packs.is_empty() || !report.repacked.is_empty() {
+            ui.status(format!(
+                "{verb} {} ({}) from `{name}`; {} {}",
+                count(report.remote_packs.len() as u64, "pack"),
+                human_size(total(&report.remote_packs)),
+                if args.dry_run { "would repack" } else { "repacked" },
+                count(report.repacked.len() as u64, "sparse pack"),
+            ));
+        }
     }
     if report.stale_temps > 0 {
         ui.status(format!("removed {} left by interrupted runs", count(report.stale_temps as u64, "temp file")));

@@ -10,6 +10,7 @@ mod completions;
 mod config;
 mod diff;
 mod doctor;
+mod du;
 mod exp;
 mod fetch;
 mod fsck;
@@ -71,6 +72,7 @@ pub enum Command {
     Ls(ls::LsArgs),
     Gc(gc::GcArgs),
     Fsck(fsck::FsckArgs),
+    Du(du::DuArgs),
     Install(install::InstallArgs),
     Register(register::RegisterArgs),
     Promote(register::PromoteArgs),
@@ -123,6 +125,7 @@ impl Command {
             Command::Ls(a) => a.json,
             Command::Gc(a) => a.json,
             Command::Fsck(a) => a.json,
+            Command::Du(a) => a.json,
             Command::Register(a) => a.json,
             Command::Promote(a) => a.tag.json,
             Command::Rollback(a) => a.tag.json,
@@ -172,6 +175,7 @@ pub fn run(command: Command, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Ls(args) => ls::run(args, cwd, ui),
         Command::Gc(args) => gc::run(args, cwd, ui),
         Command::Fsck(args) => fsck::run(args, cwd, ui),
+        Command::Du(args) => du::run(args, cwd, ui),
         Command::Install(args) => install::run(args, cwd, ui),
         Command::Register(args) => register::run_register(args, cwd, ui),
         Command::Promote(args) => register::run_promote(args, cwd, ui),

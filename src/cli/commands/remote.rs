@@ -50,6 +50,18 @@ struct RemoteView<'a> {
     default: bool,
 }
 
+/// `--json` output of `remote migrate`.
+#[derive(serde::Serialize)]
+struct MigrateView<'a> {
+    remote: &'a str,
+    from: &'a str,
+    to: &'a str,
+    converted: u64,
+    skipped: u64,
+    bytes: u64,
+    removed: u64,
+}
+
 #[derive(Subcommand)]
 enum Action {
     /// Add a remote: s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, https://…, file://… or a directory
@@ -64,8 +76,8 @@ enum Action {
         /// Record it in this clone's own config (`.git/mvc/config`) instead of the committed config
         #[arg(long)]
         local: bool,
-        /// How a first push lays objects out: `loose` (whole objects) or `chunked` (packs of
-        /// deduplicated chunks; each version costs what changed)
+        /// How a first push lays objects out: `loose` (the default: whole objects) or
+        /// `chunked` (packs of deduplicated chunks; each version costs what changed)
         #[arg(long, value_parser = ["loose", "chunked"])]
         layout: Option<String>,
     },
@@ -102,6 +114,15 @@ enum Action {
         /// Remove the setting
         #[arg(long, conflicts_with = "value")]
         unset: bool,
+    },
+    /// Convert a remote to another layout in place; a re-run resumes, and readers keep working
+    Migrate {
+        /// The remote
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::remote_names))]
+        name: String,
+        /// The layout to convert to
+        #[arg(long, value_parser = ["loose", "chunked"])]
+        to: String,
     },
     /// Allow your credentials to be sent to this remote's current endpoint
     Trust {
@@ -170,6 +191,36 @@ pub fn run(args: RemoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                     let default = if e.default { " [default]" } else { "" };
                     ui.out(format!("{:width$}  {}{endpoint}{default}", e.name, e.url))?;
                 }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Action::Migrate { name, to } => {
+            if message.is_some() {
+                anyhow::bail!(
+                    "`-m` is for commands that change `.mvc/config`; `remote migrate` changes the remote only"
+                );
+            }
+            let m = ops::migrate(&repo, &name, &to, &super::transfer_args::runtime()?, &ui.reporter())?;
+            if args.json {
+                ui.out_json(&MigrateView {
+                    remote: &name,
+                    from: m.from,
+                    to: m.to,
+                    converted: m.converted,
+                    skipped: m.skipped,
+                    bytes: m.bytes,
+                    removed: m.removed,
+                })?;
+            } else {
+                ui.status(format!(
+                    "migrated `{name}` from {} to {}: converted {} ({}), {} already converted; removed {} of the old layout",
+                    m.from,
+                    m.to,
+                    super::count(m.converted, "object"),
+                    super::human_size(m.bytes),
+                    m.skipped,
+                    super::count(m.removed, "file"),
+                ));
             }
             return Ok(ExitCode::SUCCESS);
         }
