@@ -21,7 +21,10 @@
 //! - [`progress`]: the trait through which the core reports progress.
 //! - [`remote`]: object-store remotes and the transfer engine.
 //! - [`revs`]: pointers at git revisions, read from git objects.
-//! - [`registry`]: registry names, versions, tags and the state they add up to.
+//! - [`registry`]: registry names, versions, tags and the state they add up to (pure).
+//! - [`registry_store`]: the registry of a repository, read once per command from its tags,
+//!   `artifacts.yaml` and `.gto`; the one rule for "is this argument a registry reference".
+//! - [`error`]: errors that carry a hint. [`fsutil`]: atomic writes that never follow links.
 //! - [`exp`]: experiment refs (`refs/exps/<name>`), names, run records and step logs.
 //! - [`meta`]: metadata captured into pointers (params, metrics, deps, environment).
 //! - [`secrets`]: which settings are secrets: where they may be written, how they are shown.
