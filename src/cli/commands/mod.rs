@@ -223,11 +223,9 @@ pub fn human_size(bytes: u64) -> String {
     if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
-/// `2026-01-31 14:05` (UTC) for seconds since the epoch.
-pub fn utc_time(secs: i64) -> String {
-    // Civil-from-days (Howard Hinnant's algorithm): no date crate for one format.
-    let days = secs.div_euclid(86_400);
-    let minutes = secs.rem_euclid(86_400) / 60;
+/// The calendar date `(year, month, day)` of a day count since 1970-01-01
+/// (Howard Hinnant's civil-from-days: no date crate for a few formats).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -236,7 +234,13 @@ pub fn utc_time(secs: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// `2026-01-31 14:05` (UTC) for seconds since the epoch.
+pub fn utc_time(secs: i64) -> String {
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let minutes = secs.rem_euclid(86_400) / 60;
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", minutes / 60, minutes % 60)
 }
 

@@ -116,18 +116,8 @@ struct VersionView<'a> {
 /// RFC 3339 with the tagger's offset, as GTO prints times.
 fn rfc3339(secs: i64, offset_min: i32) -> String {
     let local = secs + i64::from(offset_min) * 60;
-    let days = local.div_euclid(86_400);
     let rem = local.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = super::civil_from_days(local.div_euclid(86_400));
     let sign = if offset_min < 0 { '-' } else { '+' };
     let off = offset_min.abs();
     format!(
