@@ -129,17 +129,32 @@ pub fn gc(repo: &Repo, opts: &GcOptions, rt: &tokio::runtime::Runtime, reporter:
         let mut remote_keep = keep;
         remote_keep.extend(expand(repo, &ref_tip_pointers(repo, &registry)?, Some(&remote), rt, reporter)?);
         rt.block_on(remote.check_layout(false))?;
-        if let crate::remote::Layout::Chunked(_) = remote.layout() {
-            rt.block_on(remote.require_marker())?;
-            let cutoff = SystemTime::now() - opts.grace;
-            let collected =
-                rt.block_on(crate::remote::collect::collect(&remote, &remote_keep, cutoff, opts.dry_run, opts.repack))?;
-            report.remote = collected.recipes;
-            report.remote_packs = collected.packs;
-            report.repacked = collected.repacked;
-        } else {
-            report.remote = rt.block_on(collect_on_remote(&remote, &cache, &remote_keep, opts))?;
-        }
+        rt.block_on(async {
+            remote.require_marker().await?;
+            // Alone on the remote from listing to deleting: no push is between confirming an
+            // old pack or object and writing what cites it (a dry run deletes nothing).
+            let lock = if opts.dry_run {
+                None
+            } else {
+                Some(remote.lock(crate::remote::lock::LockKind::Exclusive, "gc").await?)
+            };
+            let result = if let crate::remote::Layout::Chunked(_) = remote.layout() {
+                let cutoff = SystemTime::now() - opts.grace;
+                crate::remote::collect::collect(&remote, &remote_keep, cutoff, opts.dry_run, opts.repack).await.map(
+                    |collected| {
+                        report.remote = collected.recipes;
+                        report.remote_packs = collected.packs;
+                        report.repacked = collected.repacked;
+                    },
+                )
+            } else {
+                collect_on_remote(&remote, &cache, &remote_keep, opts).await.map(|r| report.remote = r)
+            };
+            if let Some(lock) = lock {
+                lock.release().await;
+            }
+            result
+        })?;
         if !opts.dry_run && (!report.remote.is_empty() || !report.remote_packs.is_empty()) {
             repo.stat_index().forget_remote(&remote.id);
         }
@@ -277,6 +292,7 @@ async fn collect_on_remote(
         doomed.push((oid, meta.size, meta.location));
     }
     if !opts.dry_run {
+        crate::remote::lock::test_pause("gc-before-delete").await;
         let cache = remote_cache;
         let kinds: Vec<bool> = futures::stream::iter(doomed.iter())
             .map(|(oid, size, location)| may_be_manifest(remote, cache, oid, *size, location))

@@ -38,6 +38,21 @@ pub struct PushReport {
     pub artifacts: usize,
     /// Transfer counts.
     pub stats: transfer::TransferStats,
+    /// With `verify`: what was missing or damaged on the remote and was pushed again.
+    pub repaired: Vec<Repaired>,
+}
+
+/// One object `push --verify` found missing or damaged on the remote and pushed again.
+pub struct Repaired {
+    /// The object (on a chunked remote: a file's object or a directory's manifest, whose
+    /// recipe was rewritten).
+    pub oid: crate::hash::Oid,
+    /// Whether it was missing (else corrupt).
+    pub missing: bool,
+    /// The missing or damaged pack that broke it, on a chunked remote.
+    pub pack: Option<crate::hash::Oid>,
+    /// The artifacts that hold it.
+    pub artifacts: Vec<String>,
 }
 
 /// Runs `mvc push`.
@@ -75,8 +90,26 @@ pub fn push(
     }
     let index = repo.stat_index();
     let mode = transfer::PushMode { verify: opts.verify };
-    let stats = rt.block_on(transfer::push(&remote, &cache, index, &set, mode, reporter))?;
-    Ok(PushReport { remote: remote.name, artifacts: targets.len(), stats })
+    let (stats, damage) = rt.block_on(transfer::push_verified(&remote, &cache, index, &set, mode, reporter))?;
+    let mut holders: std::collections::HashMap<crate::hash::Oid, Vec<String>> = Default::default();
+    for t in &targets {
+        holders.entry(t.pointer.oid).or_default().push(t.artifact.rel.clone());
+    }
+    for (d, t) in set.dirs.iter().zip(targets.iter().filter(|t| t.pointer.kind == Kind::Dir)) {
+        for f in &d.files {
+            holders.entry(f.oid).or_default().push(t.artifact.rel.clone());
+        }
+    }
+    let repaired = damage
+        .into_iter()
+        .map(|d| {
+            let mut artifacts = holders.get(&d.oid).cloned().unwrap_or_default();
+            artifacts.sort();
+            artifacts.dedup();
+            Repaired { oid: d.oid, missing: d.copy == transfer::RemoteCopy::Missing, pack: d.pack, artifacts }
+        })
+        .collect();
+    Ok(PushReport { remote: remote.name, artifacts: targets.len(), stats, repaired })
 }
 
 /// Versions of an artifact `history` looks back at by default (`core.dedup_depth`).

@@ -236,6 +236,183 @@ pub async fn verify(remote: &Remote, oids: &[Oid], reporter: &dyn Reporter) -> R
     Ok(out)
 }
 
+/// Recipes proven at once by [`verify_streaming`].
+const VERIFY_RECIPES_IN_FLIGHT: usize = 2;
+/// Ranged reads one recipe's proof keeps in flight (memory: this times [`MAX_RANGE`], times
+/// [`VERIFY_RECIPES_IN_FLIGHT`]).
+const VERIFY_RANGES_IN_FLIGHT: usize = 4;
+
+/// Proves `tops` (file objects and directory manifests) on a chunked remote (`push --verify`):
+/// reads each one's recipe, then, in order, the pack ranges it cites; checks every record
+/// against the recipe, every chunk against its id, and every object the recipe rebuilds
+/// against its oid and size. Streams: nothing is stored, memory is bounded by the ranges in
+/// flight. Returns each top whose recipe is missing or corrupt, or cites a missing or damaged
+/// pack (named when a pack is the cause).
+pub async fn verify_streaming(remote: &Remote, tops: &[Oid], reporter: &dyn Reporter) -> Result<Vec<Damage>> {
+    let _active = remote.stop.activate();
+    reporter.start("verifying on the remote", tops.len() as u64, 0);
+    let found: Vec<Option<Damage>> = futures::stream::iter(tops.iter().copied())
+        .map(|oid| async move {
+            let r = tokio::select! {
+                r = verify_recipe(remote, oid, reporter) => r,
+                _ = remote.stop.raised() => Err(remote.stop.error().unwrap_or_else(|| anyhow::anyhow!("stopped"))),
+            };
+            reporter.advance(1, 0);
+            r
+        })
+        .buffer_unordered(VERIFY_RECIPES_IN_FLIGHT)
+        .try_collect()
+        .await
+        .map_err(|e| remote.stop.error().unwrap_or(e))?;
+    reporter.finish();
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// Re-hashes the objects of one recipe as their chunks arrive in order.
+struct Rehash<'a> {
+    objects: &'a [ObjectRecipe],
+    /// The object being hashed; those before it matched.
+    cur: usize,
+    hasher: blake3::Hasher,
+    size: u64,
+}
+
+impl Rehash<'_> {
+    /// Whether object `cur` hashed to its oid and size; moves on to the next.
+    fn close(&mut self) -> bool {
+        let o = &self.objects[self.cur];
+        let ok = self.size == o.size && Oid::from_bytes(*self.hasher.finalize().as_bytes()) == o.oid;
+        self.cur += 1;
+        self.hasher = blake3::Hasher::new();
+        self.size = 0;
+        ok
+    }
+
+    /// Adds the next chunk of object `object`, closing those before it.
+    fn feed(&mut self, object: usize, raw: &[u8]) -> bool {
+        while self.cur < object {
+            if !self.close() {
+                return false;
+            }
+        }
+        self.hasher.update(raw);
+        self.size += raw.len() as u64;
+        true
+    }
+
+    /// Closes every object left (an empty object has no chunks).
+    fn finish(&mut self) -> bool {
+        while self.cur < self.objects.len() {
+            if !self.close() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+async fn verify_recipe(remote: &Remote, top: Oid, reporter: &dyn Reporter) -> Result<Option<Damage>> {
+    use super::transfer::RemoteCopy;
+    let damage = |copy: RemoteCopy, pack: Option<Oid>| {
+        remote.note_lost(top);
+        Ok(Some(Damage { oid: top, copy, pack }))
+    };
+    let recipe = match remote.read_recipe(&top).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return damage(RemoteCopy::Missing, None),
+        // Unreadable or invalid: written again by the repair.
+        Err(_) if remote.stop.reason().is_none() => return damage(RemoteCopy::Corrupt, None),
+        Err(e) => return Err(e),
+    };
+    // Ranges of consecutive records, in the order the objects need them.
+    let mut ranges: Vec<(Oid, u64, u64, Vec<(usize, Entry)>)> = Vec::new();
+    for (i, o) in recipe.objects.iter().enumerate() {
+        for (pack, e) in o.entries() {
+            let end = e.offset + e.record_len();
+            if let Some((p, start, stop, list)) = ranges.last_mut()
+                && *p == pack
+                && e.offset == *stop
+                && end - *start <= MAX_RANGE
+            {
+                *stop = end;
+                list.push((i, e));
+                continue;
+            }
+            ranges.push((pack, e.offset, end, vec![(i, e)]));
+        }
+    }
+    let mut rehash = Rehash { objects: &recipe.objects, cur: 0, hasher: blake3::Hasher::new(), size: 0 };
+    let mut reads = futures::stream::iter(ranges)
+        .map(|(pack, start, stop, list)| async move {
+            let got = remote.store().get_range(&remote.pack_key(&pack), start..stop).await;
+            (pack, start, stop, list, got)
+        })
+        .buffered(VERIFY_RANGES_IN_FLIGHT);
+    while let Some((pack, start, stop, list, got)) = reads.next().await {
+        let bytes = match got {
+            Ok(b) => b,
+            Err(object_store::Error::NotFound { .. }) => return damage(RemoteCopy::Missing, Some(pack)),
+            Err(e) => return Err(remote.error(&format!("reading pack {}", pack.short()), e)),
+        };
+        reporter.advance(0, bytes.len() as u64);
+        let good = bytes.len() as u64 == stop - start
+            && tokio::task::block_in_place(|| {
+                let Ok(records) = pack::records(&bytes, start) else { return false };
+                records.len() == list.len()
+                    && records.iter().zip(&list).all(|((found, stored), (object, want))| {
+                        found.id == want.id
+                            && found.raw_len == want.raw_len
+                            && found.stored_len == want.stored_len
+                            && pack::decode(found, stored).is_ok_and(|raw| rehash.feed(*object, &raw))
+                    })
+            });
+        if !good {
+            return damage(RemoteCopy::Corrupt, Some(pack));
+        }
+    }
+    if !rehash.finish() {
+        // Every chunk is what the recipe says, yet an object is not: the recipe is wrong.
+        return damage(RemoteCopy::Corrupt, None);
+    }
+    Ok(None)
+}
+
+/// `push --verify` on a chunked remote: proves every top of `set` ([`verify_streaming`]), then
+/// pushes again what is missing or damaged, cut into fresh packs with its recipe rewritten.
+/// Returns the counts and what was found damaged.
+pub async fn push_verified(
+    remote: &Remote,
+    cache: &Cache,
+    index: &StatIndex,
+    set: &PushSet,
+    params: Chunking,
+    reporter: &dyn Reporter,
+) -> Result<(TransferStats, Vec<Damage>)> {
+    let mut seen = HashSet::new();
+    let tops: Vec<Oid> =
+        set.files.iter().map(|f| f.oid).chain(set.dirs.iter().map(|d| d.manifest)).filter(|o| seen.insert(*o)).collect();
+    let damage = verify_streaming(remote, &tops, reporter).await?;
+    let bad: HashSet<Oid> = damage.iter().map(|d| d.oid).collect();
+    let redo = PushSet {
+        files: set.files.iter().filter(|f| bad.contains(&f.oid)).cloned().collect(),
+        dirs: set.dirs.iter().filter(|d| bad.contains(&d.manifest)).cloned().collect(),
+        history: Default::default(),
+    };
+    let good: Vec<Oid> = tops.iter().filter(|o| !bad.contains(o)).copied().collect();
+    index.mark_present(&remote.id, &good);
+    let mut stats = if bad.is_empty() {
+        TransferStats::default()
+    } else {
+        push(remote, cache, index, &redo, params, true, reporter).await?
+    };
+    let mut objects: HashSet<Oid> = tops.iter().copied().collect();
+    objects.extend(set.dirs.iter().flat_map(|d| d.files.iter().map(|f| f.oid)));
+    stats.verified = objects.len() as u64;
+    stats.repaired = bad.len() as u64;
+    stats.present = good.len() as u64;
+    Ok((stats, damage))
+}
+
 /// Where one chunk of an object being pushed lives: a pack already on the remote, or a pack
 /// this push is building (by its number).
 #[derive(Clone, Copy)]
@@ -282,6 +459,13 @@ pub async fn push(
     };
     let files: Vec<&Object> = unique(set.files.iter().filter(|f| !there.contains(&f.oid)), |f| f.oid);
     let dirs: Vec<&DirObjects> = unique(set.dirs.iter().filter(|d| !there.contains(&d.manifest)), |d| d.manifest);
+    // Held from reading the earlier recipes to writing the new ones: no gc deletes a pack this
+    // push cites meanwhile.
+    let lock = if files.is_empty() && dirs.is_empty() {
+        None
+    } else {
+        Some(remote.lock(super::lock::LockKind::Shared, "push").await?)
+    };
 
     // Objects that cannot be pushed from here.
     let mut missing: Vec<Oid> = files.iter().map(|f| f.oid).filter(|o| !cache.contains(o)).collect();
@@ -304,7 +488,9 @@ pub async fn push(
             }
         }
     }
-    let known = load_sources(remote, &sources, &mut stats).await?;
+    // A rewrite (a repair) cuts into fresh packs only: an earlier recipe may cite the very pack
+    // that is damaged.
+    let known = if rewrite { HashMap::new() } else { load_sources(remote, &sources, &mut stats).await? };
 
     // Everything to cut, files before the manifests that list them.
     let mut jobs: Vec<Job> = Vec::new();
@@ -375,6 +561,7 @@ pub async fn push(
     }
     let Cut { objects } = cut?;
 
+    super::lock::test_pause("push-before-recipes").await;
     // Recipes, now that every pack they cite is there.
     let resolve = |oid: &Oid| -> Result<ObjectRecipe> {
         let locs = objects.get(oid).context("object was not cut")?.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
@@ -436,6 +623,9 @@ pub async fn push(
         }
     }
     index.mark_present(&remote.id, &confirmed);
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
     stats.present = there.len() as u64;
     let stats = failures.into_result(stats)?;
     if let Some(first) = missing.first() {

@@ -129,6 +129,7 @@ pub async fn collect(
     out.recipes = dead.iter().map(|r| (r.oid, r.size)).collect();
     out.packs = doomed_packs.iter().map(|p| (p.oid, p.size)).collect();
     if !dry_run {
+        super::lock::test_pause("gc-before-delete").await;
         // Recipes first: a pack is gone only once nothing that stays cites it.
         remote.delete_all("deleting dead recipes", dead.into_iter().map(|r| r.location).collect()).await?;
         remote

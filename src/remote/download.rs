@@ -251,7 +251,11 @@ pub enum RemoteCopy {
 /// dropped from the known-present set by the caller ([`Remote::forget_lost`]).
 pub async fn verify(remote: &Remote, oids: &[Oid], reporter: &dyn Reporter) -> Result<Vec<(Oid, RemoteCopy)>> {
     remote.check_layout(false).await?;
-    remote.require_loose("verifying objects (`fsck -c`, `push --verify`)")?;
+    if let super::Layout::Chunked(_) = remote.layout() {
+        // Each oid is proven through its own recipe.
+        let damage = super::chunked::verify_streaming(remote, oids, reporter).await?;
+        return Ok(damage.into_iter().map(|d| (d.oid, d.copy)).collect());
+    }
     let _active = remote.stop.activate();
     reporter.start("verifying on the remote", oids.len() as u64, 0);
     let results: Vec<Option<(Oid, RemoteCopy)>> = futures::stream::iter(oids.iter().copied())

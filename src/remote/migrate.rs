@@ -52,6 +52,22 @@ pub async fn migrate(
 ) -> Result<Migrated> {
     src.check_layout(false).await?;
     src.require_marker().await?;
+    // Alone on the remote: it deletes the old layout's files at the end (its own pushes, in
+    // this process, do not conflict).
+    let lock = src.lock(super::lock::LockKind::Exclusive, "remote migrate").await?;
+    let result = convert(src, dst, to, scratch, index, reporter).await;
+    lock.release().await;
+    result
+}
+
+async fn convert(
+    src: &Remote,
+    dst: &Remote,
+    to: Layout,
+    scratch: &Cache,
+    index: &StatIndex,
+    reporter: &dyn Reporter,
+) -> Result<Migrated> {
     let _ = dst.layout.set(to);
     let mut out = Migrated { from: src.layout().name(), to: to.name(), ..Default::default() };
     let _active = src.stop.activate();

@@ -8,6 +8,7 @@ pub mod chunked;
 pub mod collect;
 mod download;
 pub mod fault;
+pub mod lock;
 pub mod migrate;
 pub mod pack;
 pub mod recipe;
@@ -356,7 +357,7 @@ impl Remote {
                     !l.objects.is_empty()
                         || l.common_prefixes
                             .iter()
-                            .any(|p| !matches!(p.filename(), Some("blake3" | "packs" | "recipes")))
+                            .any(|p| !matches!(p.filename(), Some("blake3" | "packs" | "recipes" | "locks")))
                 });
                 if create && !self.read_only && foreign {
                     bail!(crate::error::hinted(
@@ -440,17 +441,6 @@ impl Remote {
     pub fn forget_lost(&self, index: &crate::state::StatIndex) {
         let lost: Vec<Oid> = self.lost.lock().map(|l| l.iter().copied().collect()).unwrap_or_default();
         index.forget_present(&self.id, &lost);
-    }
-
-    /// Refuses what the chunked layout does not support yet.
-    pub fn require_loose(&self, what: &str) -> Result<()> {
-        if let Layout::Chunked(_) = self.layout() {
-            bail!(crate::error::hinted(
-                format!("{what} is not supported yet on chunked remote `{}` ({})", self.name, self.display_url),
-                "pull the artifacts to check them; a loose remote (`mvc remote add --layout loose`) supports it"
-            ));
-        }
-        Ok(())
     }
 
     /// Whether object `oid` exists (a HEAD on its exact key; never on a prefix): on a chunked

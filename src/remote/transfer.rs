@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use futures::{StreamExt, TryStreamExt};
 
 use super::Remote;
+pub use super::chunked::Damage;
 use crate::cache::Cache;
 use crate::hash::Oid;
 use crate::manifest::Manifest;
@@ -207,6 +208,20 @@ pub async fn push(
     mode: PushMode,
     reporter: &dyn Reporter,
 ) -> Result<TransferStats> {
+    push_verified(remote, cache, index, set, mode, reporter).await.map(|(stats, _)| stats)
+}
+
+/// [`push`], also returning what `mode.verify` found missing or damaged on the remote (and
+/// pushed again): objects on a loose remote, file objects and directory manifests (whose
+/// recipes were rewritten) on a chunked one.
+pub async fn push_verified(
+    remote: &Remote,
+    cache: &Cache,
+    index: &StatIndex,
+    set: &PushSet,
+    mode: PushMode,
+    reporter: &dyn Reporter,
+) -> Result<(TransferStats, Vec<Damage>)> {
     if remote.read_only {
         bail!(crate::error::hinted(
             format!("remote `{}` ({}) is read-only (HTTP)", remote.name, remote.display_url),
@@ -216,11 +231,11 @@ pub async fn push(
     remote.check_layout(true).await?;
     let _active = remote.stop.activate();
     let result = match remote.layout() {
+        super::Layout::Chunked(params) if mode.verify => {
+            super::chunked::push_verified(remote, cache, index, set, params, reporter).await
+        }
         super::Layout::Chunked(params) => {
-            if mode.verify {
-                remote.require_loose("`push --verify`")?;
-            }
-            super::chunked::push(remote, cache, index, set, params, false, reporter).await
+            super::chunked::push(remote, cache, index, set, params, false, reporter).await.map(|s| (s, Vec::new()))
         }
         super::Layout::Loose => push_inner(remote, cache, index, set, mode, reporter).await,
     };
@@ -235,19 +250,23 @@ async fn push_inner(
     set: &PushSet,
     mode: PushMode,
     reporter: &dyn Reporter,
-) -> Result<TransferStats> {
+) -> Result<(TransferStats, Vec<Damage>)> {
     let mut stats = TransferStats::default();
     // What the remote holds right now, among the objects this push is about.
     let mut there: HashSet<Oid> = HashSet::new();
     let mut dirs: Vec<&DirObjects> = Vec::new();
+    let mut damage = Vec::new();
+    let mut lock = None;
     if mode.verify {
+        lock = Some(remote.lock(super::lock::LockKind::Shared, "push").await?);
         let mut all: Vec<Oid> = set.files.iter().map(|f| f.oid).collect();
         for d in &set.dirs {
             all.push(d.manifest);
             all.extend(d.files.iter().map(|f| f.oid));
         }
         let all: Vec<Oid> = all.into_iter().collect::<HashSet<_>>().into_iter().collect();
-        let bad: HashSet<Oid> = verify(remote, &all, reporter).await?.into_iter().map(|(o, _)| o).collect();
+        damage = verify(remote, &all, reporter).await?;
+        let bad: HashSet<Oid> = damage.iter().map(|(o, _)| *o).collect();
         stats.verified = all.len() as u64;
         stats.repaired = bad.len() as u64;
         there.extend(all.iter().filter(|o| !bad.contains(o)));
@@ -260,6 +279,11 @@ async fn push_inner(
     } else {
         let tops: Vec<Oid> = set.files.iter().map(|f| f.oid).chain(set.dirs.iter().map(|d| d.manifest)).collect();
         there.extend(check_exists(remote, tops, &mut stats).await?);
+        // Held from confirming what a manifest will vouch for to uploading it: no gc deletes
+        // those files meanwhile. A push with nothing to write takes none.
+        if set.files.iter().any(|f| !there.contains(&f.oid)) || set.dirs.iter().any(|d| !there.contains(&d.manifest)) {
+            lock = Some(remote.lock(super::lock::LockKind::Shared, "push").await?);
+        }
         for d in &set.dirs {
             if there.contains(&d.manifest) {
                 there.extend(d.files.iter().map(|f| f.oid));
@@ -314,6 +338,9 @@ async fn push_inner(
     }
     let confirmed: Vec<Oid> = there.iter().copied().collect();
     index.mark_present(&remote.id, &confirmed);
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
     let all: HashSet<Oid> = set
         .files
         .iter()
@@ -337,7 +364,8 @@ async fn push_inner(
             "they were never added on this machine or were garbage-collected; `mvc status` shows which artifacts"
         ));
     }
-    Ok(stats)
+    let damage = damage.into_iter().map(|(oid, copy)| Damage { oid, copy, pack: None }).collect();
+    Ok((stats, damage))
 }
 
 /// Which of `oids` are on the remote, asked now (HEAD, or LIST when many): gc and the
@@ -373,19 +401,23 @@ pub async fn repair(
     reporter: &dyn Reporter,
 ) -> Result<HashSet<Oid>> {
     remote.check_layout(true).await?;
-    remote.require_loose("`fsck -c --repair`")?;
+    if let super::Layout::Chunked(_) = remote.layout() {
+        bail!("remote `{}` is chunked: its objects are repaired by `repair_chunked`", remote.name);
+    }
     let _active = remote.stop.activate();
+    let lock = remote.lock(super::lock::LockKind::Shared, "fsck --repair").await?;
     let (files, dirs): (Vec<Oid>, Vec<Oid>) = oids.iter().partition(|o| !manifests.contains(o));
     let (mut sent, _, failures) = upload_all(remote, cache, &files, reporter).await;
-    if failures.is_empty() {
+    let failures = if failures.is_empty() {
         let (more, _, failures) = upload_all(remote, cache, &dirs, reporter).await;
         sent.extend(more);
-        index.mark_present(&remote.id, &sent);
-        failures.into_result(())?;
+        failures
     } else {
-        index.mark_present(&remote.id, &sent);
-        failures.into_result(())?;
-    }
+        failures
+    };
+    index.mark_present(&remote.id, &sent);
+    lock.release().await;
+    failures.into_result(())?;
     Ok(sent.into_iter().collect())
 }
 

@@ -39,6 +39,12 @@ pub fn run(args: PushArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
             "remote": report.remote, "artifacts": report.artifacts,
             "uploaded": s.transferred, "bytes": s.bytes, "already_present": s.present, "checks": s.checks,
             "verified": s.verified, "repaired": s.repaired,
+            "repaired_objects": report.repaired.iter().map(|r| serde_json::json!({
+                "oid": r.oid.to_string(),
+                "problem": if r.missing { "missing" } else { "corrupt" },
+                "pack": r.pack.map(|p| p.to_string()),
+                "artifacts": r.artifacts,
+            })).collect::<Vec<_>>(),
         }))?;
     } else {
         if args.verify {
@@ -48,6 +54,21 @@ pub fn run(args: PushArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                 report.remote,
                 s.repaired
             ));
+            for r in &report.repaired {
+                let problem = if r.missing { "missing" } else { "corrupt" };
+                let pack = match r.pack {
+                    Some(p) if r.missing => format!("pack {p} is missing; "),
+                    Some(p) => format!("pack {p} is damaged; "),
+                    None => String::new(),
+                };
+                let held: Vec<String> = r.artifacts.iter().map(|a| format!("`{a}`")).collect();
+                ui.status(format!(
+                    "repaired {}: was {problem} on `{}` ({pack}needed by {})",
+                    r.oid,
+                    report.remote,
+                    if held.is_empty() { "this push".to_string() } else { held.join(", ") }
+                ));
+            }
         }
         ui.status(format!(
             "pushed {} ({}) to `{}`; {} already there",
