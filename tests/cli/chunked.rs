@@ -535,3 +535,214 @@ fn new_remotes_are_loose_unless_chunked_is_asked_for() {
     assert!(std::fs::read_to_string(env.path("../b/mvc-remote.yaml")).unwrap().contains("layout: blake3"));
     assert_eq!(files_under(&env.path("../b/blake3")), 1);
 }
+
+/// Damages a chunked remote at `root` three ways in turn (a corrupted byte in a pack, every
+/// pack deleted, a recipe deleted); each time `push --verify` finds it, names it, repairs it,
+/// and a fresh clone pulls everything.
+fn verify_finds_and_repairs(env: &TestEnv, root: &std::path::Path, mvc: &dyn Fn(&TestEnv, &[&str]) -> crate::harness::Run) {
+    env.write("model.bin", noise(2 << 20, 91));
+    for i in 0..5 {
+        env.write(&format!("data/f{i}.bin"), noise(3000, 92 + i));
+    }
+    env.mvc(&["add", "-q", "model.bin", "data"]).ok();
+    commit(env, "v1");
+    mvc(env, &["push"]).ok();
+    let model = env.pointer_oid("model.bin");
+    let data = env.pointer_oid("data");
+    let json = mvc(env, &["push", "--verify", "--json"]).ok().json();
+    assert_eq!((json["verified"].as_u64(), json["repaired"].as_u64()), (Some(7), Some(0)), "{json}");
+    let pulls_everything = || {
+        let fresh = env.clone_repo();
+        mvc(&fresh, &["pull"]).ok();
+        assert_eq!(std::fs::read(fresh.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+        for i in 0..5 {
+            let f = format!("data/f{i}.bin");
+            assert_eq!(std::fs::read(fresh.path(&f)).unwrap(), std::fs::read(env.path(&f)).unwrap());
+        }
+    };
+    let packs = || -> Vec<std::path::PathBuf> {
+        let mut p: Vec<_> = std::fs::read_dir(root.join("packs")).unwrap().map(|e| e.unwrap().path()).collect();
+        p.sort();
+        p
+    };
+
+    // A flipped byte inside model.bin's first chunk.
+    let pack = packs()[0].clone();
+    let pack_name = pack.file_name().unwrap().to_str().unwrap().to_string();
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[100] ^= 0x01;
+    std::fs::write(&pack, bytes).unwrap();
+    let run = mvc(env, &["push", "--verify"]).ok();
+    assert!(
+        run.stderr.contains(&format!("repaired {model}: was corrupt on `origin` (pack {pack_name} is damaged; needed by `model.bin`)")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("verified 7 objects on `origin`; 1 missing or corrupt"), "{}", run.stderr);
+    let json = mvc(env, &["push", "--verify", "--json"]).ok().json();
+    assert_eq!(json["repaired"], 0, "repaired for good: {json}");
+    pulls_everything();
+
+    // Every pack gone.
+    for p in packs() {
+        std::fs::remove_file(p).unwrap();
+    }
+    let json = mvc(env, &["push", "--verify", "--json"]).ok().json();
+    assert_eq!(json["repaired"], 2, "{json}");
+    let found: Vec<&serde_json::Value> = json["repaired_objects"].as_array().unwrap().iter().collect();
+    assert!(found.iter().all(|f| f["problem"] == "missing" && f["pack"].is_string()), "{json}");
+    assert!(found.iter().any(|f| f["oid"] == data.as_str() && f["artifacts"][0] == "data"), "{json}");
+    pulls_everything();
+
+    // The directory's recipe gone.
+    std::fs::remove_file(root.join(format!("recipes/{data}"))).unwrap();
+    let json = mvc(env, &["push", "--verify", "--json"]).ok().json();
+    assert_eq!(json["repaired_objects"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json["repaired_objects"][0]["oid"], data.as_str(), "{json}");
+    assert_eq!(json["repaired_objects"][0]["problem"], "missing", "{json}");
+    assert!(json["repaired_objects"][0]["pack"].is_null(), "{json}");
+    pulls_everything();
+}
+
+#[test]
+fn push_verify_repairs_a_damaged_local_chunked_remote() {
+    let env = local_project();
+    let root = env.path("../remote");
+    verify_finds_and_repairs(&env, &root, &|e, args| e.mvc(args));
+}
+
+#[test]
+fn push_verify_repairs_a_damaged_chunked_remote_on_s3() {
+    let server = S3Server::start();
+    let env = TestEnv::new();
+    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p"), "--layout", "chunked"]).ok();
+    env.mvc(&["remote", "modify", "origin", "endpoint", &server.endpoint]).ok();
+    env.mvc(&["remote", "modify", "origin", "retries", "0"]).ok();
+    verify_finds_and_repairs(&env, &server.object_file("p"), &|e, args| s3(e, args));
+}
+
+/// Starts `mvc ARGS` in `env` paused at `point` (see `MVC_TEST_PAUSE_AT`) and waits until it
+/// gets there.
+fn spawn_paused(env: &TestEnv, args: &[&str], point: &str, dir: &std::path::Path) -> std::process::Child {
+    let mut vars: Vec<(&str, &str)> = vec![("MVC_TEST_PAUSE_AT", point), ("MVC_TEST_PAUSE_DIR", dir.to_str().unwrap())];
+    vars.extend(crate::push_pull::CREDS.iter().copied());
+    let mut child = env.spawn_mvc_with(args, &vars);
+    let reached = dir.join(format!("{point}.reached"));
+    for _ in 0..3000 {
+        if reached.exists() {
+            return child;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("`mvc {}` ended ({status}) before reaching {point}: {:?}", args.join(" "), env.finish_child(child).stderr);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("`mvc {}` never reached {point}", args.join(" "));
+}
+
+/// v1 pushed; v2 keeps most of v1's chunks and is committed but not pushed. Returns the project,
+/// a clone (where gc runs: its workspace holds v2, so v1's recipe is dead to it) and v1's oid.
+fn v2_dedups_against_v1(env: TestEnv) -> (TestEnv, TestEnv, String) {
+    let v1 = noise(4 << 20, 101);
+    env.write("model.bin", &v1);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    s3(&env, &["push"]).ok();
+    let v1_oid = env.pointer_oid("model.bin");
+    let mut v2 = v1.clone();
+    v2[1 << 20..(1 << 20) + 4096].copy_from_slice(&noise(4096, 102));
+    env.write("model.bin", &v2);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    let gc_side = env.clone_repo();
+    (env, gc_side, v1_oid)
+}
+
+fn race_push_against_gc(env: TestEnv, remote_root: &std::path::Path) {
+    let (env, gc_side, v1) = v2_dedups_against_v1(env);
+    let pause = tempfile::tempdir().unwrap();
+    // The push has read v1's recipe and confirmed its pack, and is about to write v2's recipe
+    // citing that pack.
+    let push = spawn_paused(&env, &["push"], "push-before-recipes", pause.path());
+    let run = s3(&gc_side, &["gc", "-w", "-c", "--grace-days", "0"]).fails();
+    assert!(run.stderr.contains("is locked by `mvc push` (shared lock, host "), "{}", run.stderr);
+    assert!(remote_root.join(format!("recipes/{v1}")).exists(), "gc deleted nothing");
+    std::fs::write(pause.path().join("push-before-recipes.go"), b"").unwrap();
+    env.finish_child(push).ok();
+    assert!(!remote_root.join("locks").exists() || files_under(&remote_root.join("locks")) == 0, "the lock is gone");
+
+    // Now gc runs: v1's recipe goes, the pack v2 cites stays.
+    let json = s3(&gc_side, &["gc", "-w", "-c", "--grace-days", "0", "--json"]).ok().json();
+    assert_eq!(json["remote_objects"][0]["oid"], v1.as_str(), "{json}");
+    let fresh = env.clone_repo();
+    s3(&fresh, &["pull"]).ok();
+    assert_eq!(std::fs::read(fresh.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+    s3(&fresh, &["fsck", "-c"]).ok();
+}
+
+#[test]
+fn gc_refuses_while_a_push_that_dedups_against_old_packs_runs() {
+    let env = local_project();
+    let root = env.path("../remote");
+    race_push_against_gc(env, &root);
+}
+
+#[test]
+fn gc_refuses_while_a_push_runs_on_s3() {
+    let server = S3Server::start();
+    let env = TestEnv::new();
+    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p"), "--layout", "chunked"]).ok();
+    env.mvc(&["remote", "modify", "origin", "endpoint", &server.endpoint]).ok();
+    race_push_against_gc(env, &server.object_file("p"));
+}
+
+#[test]
+fn a_push_refuses_while_gc_deletes_and_succeeds_after() {
+    let env = local_project();
+    let (env, gc_side, v1) = v2_dedups_against_v1(env);
+    let pause = tempfile::tempdir().unwrap();
+    let gc = spawn_paused(&gc_side, &["gc", "-w", "-c", "--grace-days", "0"], "gc-before-delete", pause.path());
+    let run = env.mvc(&["push"]).fails();
+    assert!(run.stderr.contains("is locked by `mvc gc` (exclusive lock, host "), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: wait for it to finish and re-run"), "{}", run.stderr);
+    std::fs::write(pause.path().join("gc-before-delete.go"), b"").unwrap();
+    gc_side.finish_child(gc).ok();
+    assert!(!env.path(&format!("../remote/recipes/{v1}")).exists(), "gc collected v1");
+    // v1's pack went with it: the push that follows uploads what it needs and loses nothing.
+    env.mvc(&["push"]).ok();
+    let fresh = env.clone_repo();
+    fresh.mvc(&["pull"]).ok();
+    assert_eq!(std::fs::read(fresh.path("model.bin")).unwrap(), std::fs::read(env.path("model.bin")).unwrap());
+}
+
+#[test]
+fn stale_and_dead_locks_are_ignored_fresh_foreign_ones_are_not() {
+    let env = local_project();
+    env.write("model.bin", noise(200_000, 111));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push"]).ok();
+    let locks = env.path("../remote/locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    // A push on another machine, refreshed just now.
+    let foreign = locks.join("shared-0123456789abcdef-00");
+    std::fs::write(&foreign, r#"{"kind":"shared","command":"push","host":"build-box","pid":4242,"started":0}"#).unwrap();
+    let run = env.mvc(&["gc", "-w", "-c"]).fails();
+    assert!(run.stderr.contains("is locked by `mvc push` (shared lock, host build-box, pid 4242)"), "{}", run.stderr);
+    // Pushes share.
+    env.mvc(&["push", "--verify"]).ok();
+    // Not refreshed for an hour: stale, ignored and removed by gc.
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&foreign).unwrap().set_modified(hour_ago).unwrap();
+    env.mvc(&["gc", "-w", "-c"]).ok();
+    assert!(!foreign.exists());
+    // A gc of this host whose process is gone (no pid is that large).
+    let dead = locks.join("exclusive-fedcba9876543210-00");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    std::fs::write(
+        &dead,
+        format!(r#"{{"kind":"exclusive","command":"gc","host":"{}","pid":2147483647,"started":0}}"#, host.trim()),
+    )
+    .unwrap();
+    env.mvc(&["push", "--verify"]).ok();
+}
