@@ -26,6 +26,9 @@ pub struct RemoteEntry {
     pub endpoint: Option<String>,
     /// Whether it is the default remote.
     pub default: bool,
+    /// The layout its config names for a first push (`loose` when it names none); once
+    /// pushed to, the remote's own marker decides.
+    pub layout: String,
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -52,17 +55,16 @@ fn update(
     Ok(())
 }
 
-/// `remote add`: records a remote's URL and the layout a first push writes (`loose` unless
-/// `chunked` is asked for; a remote's marker decides once written), and makes it the default
-/// when asked or when it is the first remote. A remote whose config names no layout is loose,
-/// so `loose` is recorded as no setting. (Chunked becomes the default once `push --verify`
-/// supports it.)
+/// `remote add`: records a remote's URL and the layout a first push writes (`chunked` unless
+/// `loose` is asked for; a remote's marker decides once written), and makes it the default
+/// when asked or when it is the first remote. The layout is always written out: a config
+/// entry that names none (written by hand, or by an older mvc) means loose, as it always did.
 pub fn add(repo: &Repo, name: &str, url: &str, make_default: bool, layout: Option<&str>, layer: Layer) -> Result<bool> {
-    let layout = layout.unwrap_or("loose");
-    if crate::remote::Layout::parse(layout).is_none() {
+    let layout = layout.unwrap_or("chunked");
+    let Some(parsed) = crate::remote::Layout::parse(layout) else {
         bail!("unknown layout `{}`: use `loose` or `chunked`", crate::text::sanitize(layout));
-    }
-    let layout = (layout == "chunked").then_some(layout);
+    };
+    let layout = Some(parsed.name());
     check_name(name)?;
     if layer != Layer::Local {
         crate::secrets::check_url(name, "URL", url)?;
@@ -97,6 +99,12 @@ pub fn list(repo: &Repo) -> Vec<RemoteEntry> {
             default: repo.config.remote.as_deref() == Some(rc.name.as_str()),
             url: rc.url().map(|u| backend::redact_url(&u)).unwrap_or_else(|_| "(no url)".into()),
             endpoint: rc.settings.get("endpoint").and_then(Value::as_str).map(backend::redact_url),
+            layout: match rc.settings.get("layout").and_then(Value::as_str) {
+                None => "loose".into(),
+                Some(l) => crate::remote::Layout::parse(l)
+                    .map(|l| l.name().to_string())
+                    .unwrap_or_else(|| crate::text::sanitize(l).to_string()),
+            },
             name: rc.name,
         })
         .collect()

@@ -520,20 +520,39 @@ fn an_interrupted_migration_keeps_readers_working_and_a_rerun_resumes() {
 }
 
 #[test]
-fn new_remotes_are_loose_unless_chunked_is_asked_for() {
+fn new_remotes_are_chunked_unless_loose_is_asked_for() {
     let env = TestEnv::new();
-    env.mvc(&["remote", "add", "origin", env.path("../a").to_str().unwrap(), "--layout", "chunked"]).ok();
-    env.mvc(&["remote", "add", "plain", env.path("../b").to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "origin", env.path("../a").to_str().unwrap()]).ok();
+    env.mvc(&["remote", "add", "plain", env.path("../b").to_str().unwrap(), "--layout", "loose"]).ok();
     let config = env.read(".mvc/config");
-    assert!(config.contains("layout: chunked") && !config.contains("layout: loose"), "{config}");
+    assert!(config.contains("layout: chunked") && config.contains("layout: loose"), "{config}");
+    // A remote configured with no layout (by hand, or by an older mvc) stays loose.
+    env.write(
+        ".mvc/config",
+        format!("{}\n  old:\n    url: {}\n", config.trim_end(), env.path("../c").to_str().unwrap()),
+    );
+    let json = env.mvc(&["remote", "list", "--json"]).ok().json();
+    let layouts: Vec<(&str, &str)> =
+        json.as_array().unwrap().iter().map(|r| (r["name"].as_str().unwrap(), r["layout"].as_str().unwrap())).collect();
+    assert_eq!(layouts, [("old", "loose"), ("origin", "chunked"), ("plain", "loose")], "{json}");
     env.write("model.bin", noise(100_000, 81));
     env.mvc(&["add", "-q", "model.bin"]).ok();
     commit(&env, "v1");
-    env.mvc(&["push", "-r", "origin"]).ok();
-    env.mvc(&["push", "-r", "plain"]).ok();
+    for r in ["origin", "plain", "old"] {
+        env.mvc(&["push", "-r", r]).ok();
+    }
     assert!(std::fs::read_to_string(env.path("../a/mvc-remote.yaml")).unwrap().contains("layout: chunked"));
     assert!(std::fs::read_to_string(env.path("../b/mvc-remote.yaml")).unwrap().contains("layout: blake3"));
+    assert!(std::fs::read_to_string(env.path("../c/mvc-remote.yaml")).unwrap().contains("layout: blake3"));
     assert_eq!(files_under(&env.path("../b/blake3")), 1);
+    // The marker decides once written: a config that now says chunked does not change a loose remote.
+    env.write(".mvc/config", env.read(".mvc/config").replace("layout: loose", "layout: chunked"));
+    env.write("model.bin", noise(100_000, 82));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    env.mvc(&["push", "-r", "plain"]).ok();
+    assert_eq!(files_under(&env.path("../b/blake3")), 2);
+    assert!(!env.path("../b/recipes").exists());
 }
 
 /// Damages a chunked remote at `root` three ways in turn (a corrupted byte in a pack, every

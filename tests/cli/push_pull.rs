@@ -247,12 +247,12 @@ fn unknown_remote_layout_is_refused() {
 #[test]
 fn remote_commands_manage_config() {
     let env = TestEnv::new();
-    env.mvc(&["remote", "add", "--layout", "loose", "origin", "s3://bucket/models"]).ok();
+    env.mvc(&["remote", "add", "origin", "s3://bucket/models"]).ok();
     env.mvc(&["remote", "add", "--layout", "loose", "backup", "/srv/backup"]).ok();
     let run = env.mvc(&["remote", "list"]).ok();
     insta::assert_snapshot!(run.stdout, @r"
-    backup  /srv/backup
-    origin  s3://bucket/models [default]
+    backup  /srv/backup [loose]
+    origin  s3://bucket/models [chunked] [default]
     ");
     env.mvc(&["remote", "default", "backup"]).ok();
     let run = env.mvc(&["remote", "add", "--layout", "loose", "origin", "s3://x"]).fails();
@@ -262,7 +262,7 @@ fn remote_commands_manage_config() {
     ");
     env.mvc(&["remote", "remove", "backup"]).ok();
     let run = env.mvc(&["remote", "list"]).ok();
-    insta::assert_snapshot!(run.stdout, @"origin  s3://bucket/models");
+    insta::assert_snapshot!(run.stdout, @"origin  s3://bucket/models [chunked]");
     // With the default removed, the only remote left is used.
     let store = env.path("../store");
     env.mvc(&["remote", "modify", "origin", "url", store.to_str().unwrap()]).ok();

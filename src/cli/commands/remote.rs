@@ -47,6 +47,7 @@ struct RemoteView<'a> {
     name: &'a str,
     url: &'a str,
     endpoint: Option<&'a str>,
+    layout: &'a str,
     default: bool,
 }
 
@@ -76,8 +77,8 @@ enum Action {
         /// Record it in this clone's own config (`.git/mvc/config`) instead of the committed config
         #[arg(long)]
         local: bool,
-        /// How a first push lays objects out: `loose` (the default: whole objects) or
-        /// `chunked` (packs of deduplicated chunks; each version costs what changed)
+        /// How a first push lays objects out: `chunked` (the default: packs of deduplicated
+        /// chunks; each version costs what changed) or `loose` (whole objects)
         #[arg(long, value_parser = ["loose", "chunked"])]
         layout: Option<String>,
     },
@@ -180,6 +181,7 @@ pub fn run(args: RemoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                         name: &e.name,
                         url: &e.url,
                         endpoint: e.endpoint.as_deref(),
+                        layout: &e.layout,
                         default: e.default,
                     })
                     .collect();
@@ -189,7 +191,7 @@ pub fn run(args: RemoteArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
                 for e in entries {
                     let endpoint = e.endpoint.map(|ep| format!(" (endpoint {ep})")).unwrap_or_default();
                     let default = if e.default { " [default]" } else { "" };
-                    ui.out(format!("{:width$}  {}{endpoint}{default}", e.name, e.url))?;
+                    ui.out(format!("{:width$}  {}{endpoint} [{}]{default}", e.name, e.url, e.layout))?;
                 }
             }
             return Ok(ExitCode::SUCCESS);
