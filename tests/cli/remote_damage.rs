@@ -72,10 +72,12 @@ fn a_corrupt_object_on_the_remote_is_reported_by_fsck_and_repaired_by_push_verif
     let json = s3(&env, &["push", "--json"]).ok().json();
     assert_eq!(json["uploaded"], 0, "{json}");
     let run = s3(&env, &["push", "--verify"]).ok();
-    insta::assert_snapshot!(run.stderr, @r"
-    verified 52 objects on `origin`; 1 missing or corrupt
-    pushed 1 object (6 B) to `origin`; 51 already there
-    ");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "verified 52 objects on `origin`; 1 missing or corrupt\nrepaired {bad}: was corrupt on `origin` (needed by `data`)\npushed 1 object (6 B) to `origin`; 51 already there\n"
+        )
+    );
     assert_eq!(std::fs::read(server.object_file(&key(&bad))).unwrap(), b"row 7\n");
     s3(&env, &["fsck", "--cloud"]).ok();
 }
