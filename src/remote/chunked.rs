@@ -311,6 +311,10 @@ impl Rehash<'_> {
     }
 }
 
+/// A pack, a byte range of consecutive records in it, and per record: the object (its index in
+/// the recipe) it belongs to and the entry the recipe expects.
+type ProofRange = (Oid, u64, u64, Vec<(usize, Entry)>);
+
 async fn verify_recipe(remote: &Remote, top: Oid, reporter: &dyn Reporter) -> Result<Option<Damage>> {
     use super::transfer::RemoteCopy;
     let damage = |copy: RemoteCopy, pack: Option<Oid>| {
@@ -325,7 +329,7 @@ async fn verify_recipe(remote: &Remote, top: Oid, reporter: &dyn Reporter) -> Re
         Err(e) => return Err(e),
     };
     // Ranges of consecutive records, in the order the objects need them.
-    let mut ranges: Vec<(Oid, u64, u64, Vec<(usize, Entry)>)> = Vec::new();
+    let mut ranges: Vec<ProofRange> = Vec::new();
     for (i, o) in recipe.objects.iter().enumerate() {
         for (pack, e) in o.entries() {
             let end = e.offset + e.record_len();
@@ -389,8 +393,13 @@ pub async fn push_verified(
     reporter: &dyn Reporter,
 ) -> Result<(TransferStats, Vec<Damage>)> {
     let mut seen = HashSet::new();
-    let tops: Vec<Oid> =
-        set.files.iter().map(|f| f.oid).chain(set.dirs.iter().map(|d| d.manifest)).filter(|o| seen.insert(*o)).collect();
+    let tops: Vec<Oid> = set
+        .files
+        .iter()
+        .map(|f| f.oid)
+        .chain(set.dirs.iter().map(|d| d.manifest))
+        .filter(|o| seen.insert(*o))
+        .collect();
     let damage = verify_streaming(remote, &tops, reporter).await?;
     let bad: HashSet<Oid> = damage.iter().map(|d| d.oid).collect();
     let redo = PushSet {

@@ -160,10 +160,8 @@ impl Remote {
     /// time is "now"), or when it belongs to a process of this host that is gone; an
     /// exclusive taker deletes stale locks. The lock is refreshed while held.
     pub async fn lock(&self, kind: LockKind, command: &str) -> Result<RemoteLock> {
-        let rand = blake3::hash(
-            format!("{:?}{:?}", SystemTime::now(), std::thread::current().id()).as_bytes(),
-        )
-        .to_hex()[..16]
+        let rand = blake3::hash(format!("{:?}{:?}", SystemTime::now(), std::thread::current().id()).as_bytes())
+            .to_hex()[..16]
             .to_string();
         let key = self.locks_prefix().join(format!("{}-{}-{rand}", kind.name(), process_token()));
         let holder = Holder {
@@ -233,8 +231,7 @@ impl Remote {
         lock.refresher = Some(tokio::spawn(async move {
             let mut last_ok = std::time::Instant::now();
             loop {
-                tokio::time::sleep(if last_ok.elapsed() < REFRESH { REFRESH } else { Duration::from_secs(30) })
-                    .await;
+                tokio::time::sleep(if last_ok.elapsed() < REFRESH { REFRESH } else { Duration::from_secs(30) }).await;
                 if store.put(&key, PutPayload::from(body.clone())).await.is_ok() {
                     last_ok = std::time::Instant::now();
                 } else if last_ok.elapsed() > GIVE_UP {

@@ -560,7 +560,11 @@ fn new_remotes_are_chunked_unless_loose_is_asked_for() {
 /// Damages a chunked remote at `root` three ways in turn (a corrupted byte in a pack, every
 /// pack deleted, a recipe deleted); each time `push --verify` finds it, names it, repairs it,
 /// and a fresh clone pulls everything.
-fn verify_finds_and_repairs(env: &TestEnv, root: &std::path::Path, mvc: &dyn Fn(&TestEnv, &[&str]) -> crate::harness::Run) {
+fn verify_finds_and_repairs(
+    env: &TestEnv,
+    root: &std::path::Path,
+    mvc: &dyn Fn(&TestEnv, &[&str]) -> crate::harness::Run,
+) {
     env.write("model.bin", noise(2 << 20, 91));
     for i in 0..5 {
         env.write(&format!("data/f{i}.bin"), noise(3000, 92 + i));
@@ -595,7 +599,9 @@ fn verify_finds_and_repairs(env: &TestEnv, root: &std::path::Path, mvc: &dyn Fn(
     std::fs::write(&pack, bytes).unwrap();
     let run = mvc(env, &["push", "--verify"]).ok();
     assert!(
-        run.stderr.contains(&format!("repaired {model}: was corrupt on `origin` (pack {pack_name} is damaged; needed by `model.bin`)")),
+        run.stderr.contains(&format!(
+            "repaired {model}: was corrupt on `origin` (pack {pack_name} is damaged; needed by `model.bin`)"
+        )),
         "{}",
         run.stderr
     );
@@ -654,7 +660,11 @@ fn spawn_paused(env: &TestEnv, args: &[&str], point: &str, dir: &std::path::Path
             return child;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("`mvc {}` ended ({status}) before reaching {point}: {:?}", args.join(" "), env.finish_child(child).stderr);
+            panic!(
+                "`mvc {}` ended ({status}) before reaching {point}: {:?}",
+                args.join(" "),
+                env.finish_child(child).stderr
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -747,7 +757,8 @@ fn stale_and_dead_locks_are_ignored_fresh_foreign_ones_are_not() {
     std::fs::create_dir_all(&locks).unwrap();
     // A push on another machine, refreshed just now.
     let foreign = locks.join("shared-0123456789abcdef-00");
-    std::fs::write(&foreign, r#"{"kind":"shared","command":"push","host":"build-box","pid":4242,"started":0}"#).unwrap();
+    std::fs::write(&foreign, r#"{"kind":"shared","command":"push","host":"build-box","pid":4242,"started":0}"#)
+        .unwrap();
     let run = env.mvc(&["gc", "-w", "-c"]).fails();
     assert!(run.stderr.contains("is locked by `mvc push` (shared lock, host build-box, pid 4242)"), "{}", run.stderr);
     // Pushes share.
