@@ -3,6 +3,7 @@
 mod fault_proxy;
 mod harness;
 mod s3_server;
+mod tls_proxy;
 
 mod add;
 mod cat;
