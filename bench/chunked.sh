@@ -12,6 +12,7 @@
 #   6. peak memory pushing and pulling a MEM file;
 #   7. a compressible CSV of CSV MiB: what the remote stores.
 # Usage: bench/chunked.sh [SIZE_MIB=256] [BIG_MIB=1024] [FILES=5000] [DIR_FILES=20000] [MEM_MIB=4096] [CSV_MIB=500]
+# Builds with MVC_PROFILE (default `measure`: release without fat LTO, see Cargo.toml);
 # MVC_BIN=path skips building mvc (then S3_SERVER_BIN=path names the server too).
 set -euo pipefail
 
@@ -24,10 +25,11 @@ csv_mib="${6:-500}"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo_root/target}"
 if [[ -z "${MVC_BIN:-}" ]]; then
-    echo "building mvc and the loopback S3 server (release)…" >&2
-    cargo build --release --quiet --manifest-path "$repo_root/Cargo.toml" --bin mvc --example s3_server
-    MVC_BIN="$CARGO_TARGET_DIR/release/mvc"
-    S3_SERVER_BIN="$CARGO_TARGET_DIR/release/examples/s3_server"
+    profile="${MVC_PROFILE:-measure}"
+    echo "building mvc and the loopback S3 server (profile $profile)…" >&2
+    cargo build --profile "$profile" --quiet --manifest-path "$repo_root/Cargo.toml" --bin mvc --example s3_server
+    MVC_BIN="$CARGO_TARGET_DIR/$profile/mvc"
+    S3_SERVER_BIN="$CARGO_TARGET_DIR/$profile/examples/s3_server"
 fi
 mvc="$(realpath "$MVC_BIN")"
 server="$(realpath "${S3_SERVER_BIN:?set S3_SERVER_BIN with MVC_BIN}")"
