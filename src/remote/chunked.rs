@@ -646,7 +646,10 @@ pub async fn fetch(
     let local = if recipes.is_empty() || sources.is_empty() {
         LocalChunks::default()
     } else {
-        let (local, reads) = LocalChunks::load(remote, cache, sources).await?;
+        // Cutting local versions the remote has no recipe for reads at most twice the bytes
+        // this fetch could save.
+        let wanted: u64 = recipes.iter().map(|r| r.size).sum();
+        let (local, reads) = LocalChunks::load(remote, cache, sources, wanted.saturating_mul(2)).await?;
         stats.checks += reads;
         local
     };

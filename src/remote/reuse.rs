@@ -8,10 +8,11 @@
 use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use futures::{StreamExt, TryStreamExt};
 
 use super::Remote;
+use super::chunk::Chunking;
 use super::recipe::{ObjectRecipe, Recipe};
 use crate::cache::Cache;
 use crate::hash::Oid;
@@ -33,22 +34,36 @@ pub struct LocalChunks {
 impl LocalChunks {
     /// Reads the recipes of `sources` (cache objects: other versions of what is being pulled;
     /// a directory's recipe covers its files) from the remote, one small GET each, and indexes
-    /// the chunks of every object in them that the cache holds. A source without a readable
-    /// recipe only means less reuse. Returns the index and the recipes read.
-    pub async fn load(remote: &Remote, cache: &Cache, sources: &[Oid]) -> Result<(LocalChunks, u64)> {
-        let recipes: Vec<Option<Recipe>> = futures::stream::iter(sources)
+    /// the chunks of every object in them that the cache holds. A source the remote has no
+    /// readable recipe for (never pushed there, or collected) is cut locally instead, with the
+    /// remote's chunking, a directory's files too, reading at most `budget` bytes. Returns the
+    /// index and the recipe reads made.
+    pub async fn load(remote: &Remote, cache: &Cache, sources: &[Oid], budget: u64) -> Result<(LocalChunks, u64)> {
+        let super::Layout::Chunked(params) = remote.layout() else { return Ok((LocalChunks::default(), 0)) };
+        let recipes: Vec<(Oid, Option<Recipe>)> = futures::stream::iter(sources)
             .map(|oid| async move {
                 match remote.read_recipe(oid).await {
-                    Ok(r) => Ok(r),
-                    Err(_) if remote.stop.reason().is_none() => Ok(None),
+                    Ok(r) => Ok((*oid, r)),
+                    Err(_) if remote.stop.reason().is_none() => Ok((*oid, None)),
                     Err(e) => Err(e),
                 }
             })
             .buffer_unordered(remote.jobs)
             .try_collect()
             .await?;
-        let objects = recipes.iter().flatten().flat_map(|r| r.objects.iter());
-        Ok((LocalChunks { by_id: index(objects, |oid| cache.contains(oid)) }, sources.len() as u64))
+        let objects = recipes.iter().filter_map(|(_, r)| r.as_ref()).flat_map(|r| r.objects.iter());
+        let mut by_id = index(objects, |oid| cache.contains(oid));
+        let unrecorded: Vec<Oid> = recipes.iter().filter(|(_, r)| r.is_none()).map(|(o, _)| *o).collect();
+        if !unrecorded.is_empty() {
+            let cache = cache.clone();
+            let cut = tokio::task::spawn_blocking(move || cut_local(&cache, &unrecorded, params, budget))
+                .await
+                .context("cutting local versions")?;
+            for (id, spot) in cut {
+                by_id.entry(id).or_insert(spot);
+            }
+        }
+        Ok((LocalChunks { by_id }, sources.len() as u64))
     }
 
     /// Whether no chunk can be taken locally.
@@ -91,6 +106,54 @@ fn index<'a>(objects: impl Iterator<Item = &'a ObjectRecipe>, held: impl Fn(&Oid
         }
     }
     out
+}
+
+/// A manifest's bytes begin so (DESIGN §3.2); other objects are not read as one.
+const MANIFEST_START: &[u8] = br#"{"version":1,"entries":["#;
+
+/// Cuts cache objects `oids` (and, for a directory's manifest, the files it lists that the
+/// cache holds) with `params`, as a push would, streaming (memory: one chunk), until `budget`
+/// bytes were read; an object that cannot be read is skipped.
+fn cut_local(cache: &Cache, oids: &[Oid], params: Chunking, budget: u64) -> HashMap<Oid, Spot> {
+    let mut out = HashMap::new();
+    let mut spent = 0u64;
+    let mut queue: Vec<Oid> = Vec::new();
+    for oid in oids {
+        queue.push(*oid);
+        queue.extend(manifest_files(cache, oid).into_iter().filter(|f| cache.contains(f)));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for oid in queue.into_iter().filter(|o| seen.insert(*o)) {
+        let path = cache.object_path(&oid);
+        let Ok(file) = std::fs::File::open(&path) else { continue };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+        if spent.saturating_add(len) > budget {
+            continue;
+        }
+        spent += len;
+        let mut offset = 0u64;
+        for chunk in params.split(std::io::BufReader::with_capacity(1 << 20, file)) {
+            let Ok(data) = chunk else { break };
+            let len = data.len() as u32;
+            out.entry(super::chunk::id_of(&data)).or_insert(Spot { object: oid, offset, len });
+            offset += len as u64;
+        }
+    }
+    out
+}
+
+/// The file objects cache object `oid` lists, when it is a valid directory manifest.
+fn manifest_files(cache: &Cache, oid: &Oid) -> Vec<Oid> {
+    let mut start = [0u8; MANIFEST_START.len()];
+    let opened = std::fs::File::open(cache.object_path(oid)).and_then(|f| f.read_exact_at(&mut start, 0));
+    if opened.is_err() || start != MANIFEST_START {
+        return Vec::new();
+    }
+    let Ok(bytes) = cache.read_small(oid, crate::ops::MAX_MANIFEST_BYTES) else { return Vec::new() };
+    match crate::manifest::Manifest::parse(&bytes) {
+        Ok(m) => m.entries.iter().map(|e| e.oid).collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 #[cfg(test)]

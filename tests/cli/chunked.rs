@@ -680,3 +680,32 @@ fn push_dedups_against_registered_versions_that_history_lacks() {
     assert!(bytes < 2 << 20, "v2 downloaded {bytes} bytes with v1 in the cache");
     assert!(std::fs::read(clone.path("model.bin")).unwrap() == model, "the pulled file differs");
 }
+
+#[test]
+fn a_local_version_the_remote_has_no_recipe_for_is_cut_locally() {
+    let env = local_project();
+    let size = 16 << 20;
+    let mut model = noise(size, 61);
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push", "-q"]).ok();
+    let v1 = env.pointer_oid("model.bin");
+    let clone = env.clone_repo();
+    clone.mvc(&["pull", "-q"]).ok();
+
+    model[(3 << 20)..(3 << 20) + 8192].copy_from_slice(&noise(8192, 62));
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    env.mvc(&["push", "-q"]).ok();
+    // v1's recipe is gone (collected), its packs stay: v2's recipe cites them.
+    std::fs::remove_file(env.path(&format!("../remote/recipes/{v1}"))).unwrap();
+
+    clone.git(&["pull", "-q"]);
+    let json = clone.mvc(&["pull", "--json"]).ok().json();
+    let (bytes, reused) = (json["bytes"].as_u64().unwrap(), json["reused_bytes"].as_u64().unwrap());
+    assert!(bytes < 1 << 20, "an 8 KiB change downloaded {bytes} bytes");
+    assert!(reused > size as u64 - (1 << 20), "reused {reused} bytes");
+    assert!(std::fs::read(clone.path("model.bin")).unwrap() == model, "the pulled file differs");
+}
