@@ -31,6 +31,17 @@ import os; d=open('model.bin','rb').read(); m=len(d)//2
 open('model.bin','wb').write(d[:m]+os.urandom(4096)+d[m:])"
 step v4; before=$(stored); s=$(sent); echo "v4 4 KiB inserted in the middle: sent $(mib "$s"), remote grew $(mib $(( $(stored) - before )))"
 echo "after 4 versions: remote holds $(mib "$(stored)") for $((SIZE_MIB * 4)) MiB of versions"
+# Pulls in a clone that holds the previous version: downloaded vs copied from the cache.
+git clone -q "$WORK/repo" "$WORK/clone"
+pulled() {
+  (cd "$WORK/clone" && git checkout -q "$1" && "$MVC" pull --json) |
+    python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["bytes"], j["reused_bytes"])'
+}
+for v in 1 2 3 4; do
+  read -r got reused < <(pulled "main~$((4 - v))")
+  echo "pull v$v with v$((v - 1)) cached: downloaded $(mib "$got"), reused $(mib "$reused") from the cache"
+done
+rm -rf "$WORK/clone"
 rm -f model.bin model.bin.mvc
 # Many small files: requests counted with strace-free accounting: one per file written to the
 # remote directory (packs, recipes, marker) is what an object store would see as PUTs.

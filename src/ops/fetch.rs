@@ -193,7 +193,11 @@ fn fetch_targets(
             usable.push(t);
         }
         targets = usable;
-        let sources = reuse_sources(repo, &remote, &targets)?;
+        // Reuse only saves bytes: when the sources cannot be worked out, everything is downloaded.
+        let sources = reuse_sources(repo, &remote, &targets).unwrap_or_else(|e| {
+            crate::notices::warn(format!("pulling without reusing cached versions: {e:#}"));
+            Vec::new()
+        });
         match transfer::fetch_reusing(&remote, &cache, &objects, &sources, reporter).await {
             Ok(s) => stats = stats.plus(&s),
             Err(e) => failed = Some(e),
