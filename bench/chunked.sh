@@ -39,7 +39,8 @@ pulled() {
 }
 for v in 1 2 3 4; do
   read -r got reused < <(pulled "main~$((4 - v))")
-  echo "pull v$v with v$((v - 1)) cached: downloaded $(mib "$got"), reused $(mib "$reused") from the cache"
+  if [ "$v" = 1 ]; then from="a fresh clone"; else from="a clone with v$((v - 1)) cached"; fi
+  echo "pull v$v into $from: downloaded $(mib "$got"), reused $(mib "$reused") from the cache"
 done
 rm -rf "$WORK/clone"
 rm -f model.bin model.bin.mvc
