@@ -643,17 +643,16 @@ pub async fn fetch(
         }
     }
     let recipes: Vec<Arc<ObjectRecipe>> = needed.iter().filter_map(|o| remote.known.get(o)).collect();
+    let total: u64 = recipes.iter().map(|r| r.size).sum();
     let local = if recipes.is_empty() || sources.is_empty() {
         LocalChunks::default()
     } else {
         // Cutting local versions the remote has no recipe for reads at most twice the bytes
         // this fetch could save.
-        let wanted: u64 = recipes.iter().map(|r| r.size).sum();
-        let (local, reads) = LocalChunks::load(remote, cache, sources, wanted.saturating_mul(2)).await?;
+        let (local, reads) = LocalChunks::load(remote, cache, sources, total.saturating_mul(2)).await?;
         stats.checks += reads;
         local
     };
-    let total: u64 = recipes.iter().map(|r| r.size).sum();
     reporter.start("fetching", recipes.len() as u64, total);
     for group in recipes.chunks(GROUP_OBJECTS) {
         if remote.stop.reason().is_some() {
