@@ -188,14 +188,28 @@ for tool in mvc dvc lfs; do
         if [[ $tool == mvc ]]; then v[$tool.$step]="sent $(mib "$(mvc_sent)"), ${v[$tool.$step]}"; fi
     done
     v[$tool.total]="$(mib "$(bytes_under "$where")")"
+    if [[ $tool == mvc ]]; then
+        # Pulls into a clone that holds the previous version: downloaded vs copied from the cache.
+        git clone -q "$repo" "$repo-clone"
+        for n in 1 2 3 4; do
+            git -C "$repo-clone" checkout -q "main~$((4 - n))"
+            "$mvc" -C "$repo-clone" pull --json > "$work/out"
+            v[pull.v$n]=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["bytes"], j["reused_bytes"])' "$work/out")
+        done
+        rm -rf "$repo-clone"
+    fi
     rm -rf "$repo" "$repo.remote.git" "$where"
 done
 rm -f "$work/v.bin"
+pulled() { read -r got reused <<< "${v[pull.$1]}"; echo "downloaded $(mib "$got"), $(mib "$reused") copied from the cache"; }
 row "v1, new ${size_mib} MiB file" "${v[mvc.v1]}" "${v[dvc.v1]}" "${v[lfs.v1]}"
 row "v2, 25 MiB overwritten in place (goal ≤ 33.5 MiB)" "${v[mvc.v2]}" "${v[dvc.v2]}" "${v[lfs.v2]}"
 row "v3, 1 MiB changed (goal ≤ 2 MiB)" "${v[mvc.v3]}" "${v[dvc.v3]}" "${v[lfs.v3]}"
 row "v4, 4 KiB inserted in the middle (goal ≤ 1 MiB sent)" "${v[mvc.v4]}" "${v[dvc.v4]}" "${v[lfs.v4]}"
 row "remote after these 4 versions" "${v[mvc.total]}" "${v[dvc.total]}" "${v[lfs.total]}"
+row "pull v2 into a clone holding v1" "$(pulled v2)" "whole file" "whole file"
+row "pull v3 into a clone holding v2" "$(pulled v3)" "whole file" "whole file"
+row "pull v4 into a clone holding v3" "$(pulled v4)" "whole file" "whole file"
 
 echo "2. 10 versions of a ${big_mib} MiB file, 5% changed each time" >&2
 head -c $((big_mib << 20)) /dev/urandom > "$work/v.bin"

@@ -8,6 +8,7 @@ pub mod checkout;
 pub mod commit;
 pub mod compare;
 pub mod config;
+pub mod dedup;
 pub mod doctor;
 pub mod du;
 pub mod exp;

@@ -11,6 +11,7 @@ pub mod fault;
 pub mod migrate;
 pub mod pack;
 pub mod recipe;
+pub mod reuse;
 pub mod transfer;
 mod upload;
 
