@@ -36,7 +36,7 @@ impl Side {
 /// Every artifact's pointer on one side, keyed by artifact path.
 pub fn pointers(repo: &Repo, side: &Side) -> Result<BTreeMap<String, Pointer>> {
     match side {
-        Side::Rev(rev) => revs::artifacts_at(&repo.git, revs::resolve(&repo.git, rev)?),
+        Side::Rev(rev) => revs::artifacts_at(&repo.git, &repo.scope, revs::resolve(&repo.git, rev)?),
         Side::Workspace => {
             // An unreadable pointer is reported (exit 1) and the rest still compared.
             Ok(crate::ops::load_pointers(repo, tracked(repo)?).into_iter().map(|(a, p)| (a.rel, p)).collect())

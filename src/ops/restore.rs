@@ -33,7 +33,7 @@ pub struct RestoreOptions {
 pub fn restore(repo: &Repo, opts: &RestoreOptions, reporter: &dyn Reporter) -> Result<CheckoutReport> {
     let commit = revs::resolve(&repo.git, &opts.rev)?;
     let wanted = filters(repo, &opts.cwd, &opts.targets)?;
-    let at_rev = revs::artifacts_at(&repo.git, commit)?;
+    let at_rev = revs::artifacts_at(&repo.git, &repo.scope, commit)?;
     for f in &wanted {
         if !at_rev.keys().any(|a| f.is_empty() || a == f || a.starts_with(&format!("{f}/"))) {
             anyhow::bail!(crate::error::hinted(
@@ -108,7 +108,7 @@ fn restore_one(
         ));
     }
     crate::fsutil::write_atomic(&pointer_abs, pointer_bytes, 0o644)?;
-    crate::git::ignore_artifact(&repo.git, &repo.root, &artifact.rel)?;
+    crate::git::ignore_artifact(&repo.git, &repo.scope, &repo.root, &artifact.rel)?;
     checkout_one(repo, index, artifact, None, force, reporter)
 }
 

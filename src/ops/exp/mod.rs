@@ -320,7 +320,7 @@ pub fn apply(repo: &Repo, name: &str, force: bool, reporter: &dyn Reporter) -> R
     }
     let staged: Vec<String> =
         files.iter().filter(|f| f.ends_with(crate::pointer::SUFFIX) || f.ends_with(".gitignore")).cloned().collect();
-    crate::git::stage(git, &staged)?;
+    crate::git::stage(git, &repo.scope, &staged)?;
     let checkout = crate::ops::checkout::checkout(
         repo,
         &crate::ops::checkout::CheckoutOptions { targets: Vec::new(), cwd: repo.root.clone(), force },

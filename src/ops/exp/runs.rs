@@ -229,7 +229,7 @@ pub fn run_values(
     patterns: &[String],
     params_file: Option<&str>,
 ) -> Result<(BTreeMap<String, Value>, BTreeMap<String, Value>)> {
-    let pointers = crate::revs::artifacts_at(&repo.git, commit)?;
+    let pointers = crate::revs::artifacts_at(&repo.git, &repo.scope, commit)?;
     let merge = |section: &str| {
         let per: Vec<(&String, BTreeMap<String, Value>)> =
             pointers.iter().map(|(p, ptr)| (p, ptr.meta.get(section).map(flatten).unwrap_or_default())).collect();

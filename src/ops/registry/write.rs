@@ -190,8 +190,8 @@ fn declare(repo: &Repo, name: &str, decl: &Declared) -> Result<git2::Oid> {
     registry::parse_declarations(&text).context("the updated artifacts.yaml does not parse")?;
     crate::fsutil::write_atomic(&file, text.as_bytes(), 0o644)?;
     let rels = [ARTIFACTS_FILE.to_string()];
-    crate::git::stage(&repo.git, &rels)?;
-    crate::git::commit_paths(&repo.git, &rels, &format!("Declare {name} in {ARTIFACTS_FILE}"))
+    crate::git::stage(&repo.git, &repo.scope, &rels)?;
+    crate::git::commit_paths(&repo.git, &repo.scope, &rels, &format!("Declare {name} in {ARTIFACTS_FILE}"))
 }
 
 /// The artifact's pointer in `commit`.
