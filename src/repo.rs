@@ -359,6 +359,13 @@ impl Repo {
         self.scope.from_git(git_rel)
     }
 
+    /// The project's directory in `commit`'s tree (`None` when the commit lacks it): where
+    /// paths are project-relative, as everywhere in mvc.
+    pub fn project_tree(&self, commit: git2::Oid) -> Result<Option<git2::Tree<'_>>> {
+        let tree = self.git.find_commit(commit).context("reading a commit")?.tree().context("reading a commit's tree")?;
+        self.scope.tree(&self.git, tree)
+    }
+
     /// `.mvc/` of this project (committed: config and its `.gitignore`).
     pub fn mvc_dir(&self) -> PathBuf {
         self.root.join(MVC_DIR)

@@ -249,8 +249,10 @@ pub fn log(repo: &Repo, artifact: &Artifact) -> Result<Vec<LogEntry>> {
         return Ok(Vec::new());
     }
     let pointer_path = std::path::Path::new(&artifact.pointer_rel);
-    let blob_at =
-        |commit: &git2::Commit| commit.tree().ok().and_then(|t| t.get_path(pointer_path).ok()).map(|e| e.id());
+    let git_pointer = repo.git_path(&artifact.pointer_rel);
+    let blob_at = |commit: &git2::Commit| {
+        commit.tree().ok().and_then(|t| t.get_path(std::path::Path::new(&git_pointer)).ok()).map(|e| e.id())
+    };
     let mut out = Vec::new();
     for id in walk {
         let commit = git.find_commit(id.context("walking git history")?)?;

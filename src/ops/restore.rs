@@ -44,7 +44,7 @@ pub fn restore(repo: &Repo, opts: &RestoreOptions, reporter: &dyn Reporter) -> R
     }
     let _lock = repo.lock("checkout")?;
     let index = repo.stat_index();
-    let tree = repo.git.find_commit(commit)?.tree()?;
+    let tree = repo.project_tree(commit)?.context("the revision does not have this project's directory")?;
     let mut artifacts = Vec::new();
     for (rel, pointer) in at_rev {
         if !wanted.is_empty() && !wanted.iter().any(|f| f.is_empty() || rel == *f || rel.starts_with(&format!("{f}/")))
@@ -115,6 +115,6 @@ fn restore_one(
 /// The pointer's bytes at HEAD, if HEAD has it.
 fn committed_pointer(repo: &Repo, pointer_rel: &str) -> Option<Vec<u8>> {
     let tree = repo.git.head().ok()?.peel_to_tree().ok()?;
-    let entry = tree.get_path(Path::new(pointer_rel)).ok()?;
+    let entry = tree.get_path(Path::new(&repo.git_path(pointer_rel))).ok()?;
     Some(entry.to_object(&repo.git).ok()?.peel_to_blob().ok()?.content().to_vec())
 }

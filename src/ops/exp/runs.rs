@@ -266,7 +266,7 @@ pub fn run_values(
 
 /// The params file at a commit, flattened (None when there is none or it cannot be read).
 fn tree_params(repo: &Repo, commit: git2::Oid, name: Option<&str>) -> Option<BTreeMap<String, Value>> {
-    let tree = repo.git.find_commit(commit).ok()?.tree().ok()?;
+    let tree = repo.project_tree(commit).ok()??;
     let names: Vec<&str> = match name {
         Some(n) => vec![n],
         None => vec!["params.yaml", "params.yml", "params.json"],
@@ -285,7 +285,7 @@ fn tree_params(repo: &Repo, commit: git2::Oid, name: Option<&str>) -> Option<BTr
 
 /// The last line of each step log at a commit (keys of several logs prefixed `file:`).
 pub fn log_metrics(repo: &Repo, commit: git2::Oid, patterns: &[String]) -> Result<BTreeMap<String, Value>> {
-    let logs = exp::commit_logs(&repo.git, commit, patterns)?;
+    let logs = exp::commit_logs(&repo.git, &repo.scope, commit, patterns)?;
     Ok(last_lines(&logs))
 }
 
