@@ -300,7 +300,9 @@ impl Registry {
         for (name, s) in &self.states {
             for v in s.versions.iter().filter(|v| v.registered && v.active) {
                 let (Some(rec), Some(sv)) = (self.registration(v), &v.semver) else { continue };
-                if let (Some(p), Some(o)) = (rec.meta.get("path").and_then(|p| self.project_path(p)), rec.meta.get("oid")) {
+                if let (Some(p), Some(o)) =
+                    (rec.meta.get("path").and_then(|p| self.project_path(p)), rec.meta.get("oid"))
+                {
                     out.entry((p, o.clone())).or_default().push((sv.clone(), format!("{name}@{sv}")));
                 }
             }

@@ -289,9 +289,9 @@ pub fn is_subproject(dir: &Path) -> bool {
 
 /// The scope of the project at `root` in the work tree at `git_root` (both canonical).
 pub fn scope_of(git_root: &Path, root: &Path) -> Result<Scope> {
-    let rel = root.strip_prefix(git_root).with_context(|| {
-        format!("`{}` is outside the git work tree `{}`", root.display(), git_root.display())
-    })?;
+    let rel = root
+        .strip_prefix(git_root)
+        .with_context(|| format!("`{}` is outside the git work tree `{}`", root.display(), git_root.display()))?;
     let mut parts = Vec::new();
     for c in rel.components() {
         parts.push(c.as_os_str().to_str().with_context(|| format!("`{}` is not valid UTF-8", root.display()))?);
@@ -362,7 +362,8 @@ impl Repo {
     /// The project's directory in `commit`'s tree (`None` when the commit lacks it): where
     /// paths are project-relative, as everywhere in mvc.
     pub fn project_tree(&self, commit: git2::Oid) -> Result<Option<git2::Tree<'_>>> {
-        let tree = self.git.find_commit(commit).context("reading a commit")?.tree().context("reading a commit's tree")?;
+        let tree =
+            self.git.find_commit(commit).context("reading a commit")?.tree().context("reading a commit's tree")?;
         self.scope.tree(&self.git, tree)
     }
 

@@ -81,7 +81,8 @@ pub fn commit(repo: &Repo, opts: &CommitOptions, reporter: &dyn Reporter) -> Res
                     to_stage.push(gitignore);
                 }
             }
-            let project = crate::git::staged_changes(&repo.git, &repo.scope, &|p| crate::git::PROJECT_FILES.contains(&p))?;
+            let project =
+                crate::git::staged_changes(&repo.git, &repo.scope, &|p| crate::git::PROJECT_FILES.contains(&p))?;
             if to_stage.is_empty() && project.is_empty() {
                 None
             } else {

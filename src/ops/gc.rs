@@ -194,12 +194,16 @@ fn ref_tip_pointers(repo: &Repo, registry: &crate::registry_store::Registry) -> 
             // Walked afresh: a tree shared with another ref must not lose what it keeps there.
             Some(paths) => {
                 let keep = |artifact: &str| !paths.iter().any(|p| p == artifact);
-                for p in revs::pointers_in_commit(&repo.git, &repo.scope, commit.id(), &keep, &mut HashSet::new())?.into_values() {
+                for p in revs::pointers_in_commit(&repo.git, &repo.scope, commit.id(), &keep, &mut HashSet::new())?
+                    .into_values()
+                {
                     out.insert(p.oid, p);
                 }
             }
             None => {
-                for p in revs::pointers_in_commit(&repo.git, &repo.scope, commit.id(), &|_| true, &mut visited)?.into_values() {
+                for p in revs::pointers_in_commit(&repo.git, &repo.scope, commit.id(), &|_| true, &mut visited)?
+                    .into_values()
+                {
                     out.insert(p.oid, p);
                 }
             }

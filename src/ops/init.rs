@@ -87,11 +87,7 @@ fn project_root(git_root: &Path, cwd: &Path, subdir: bool) -> Result<PathBuf> {
             return Ok(existing);
         }
         anyhow::bail!(hinted(
-            format!(
-                "`{}` is below the git work tree's root `{}`",
-                cwd.display(),
-                git_root.display()
-            ),
+            format!("`{}` is below the git work tree's root `{}`", cwd.display(), git_root.display()),
             "run `mvc init --subdir` to make this directory its own mvc project (as in a monorepo), or run `mvc init` at the root"
         ));
     }

@@ -80,8 +80,8 @@ pub fn install(repo: &Repo, uninstall: bool) -> Result<InstallReport> {
         write_hook(&path, name, &projects)?;
         report.installed.push(name.to_string());
     }
-    let others_remain = uninstall
-        && HOOKS.iter().any(|name| fs::read_to_string(dir.join(name)).is_ok_and(|t| t.contains(MARKER)));
+    let others_remain =
+        uninstall && HOOKS.iter().any(|name| fs::read_to_string(dir.join(name)).is_ok_and(|t| t.contains(MARKER)));
     if !others_remain {
         merge_driver(repo, uninstall)?;
     }
@@ -91,8 +91,7 @@ pub fn install(repo: &Repo, uninstall: bool) -> Result<InstallReport> {
 /// The projects a hook of ours serves; a hook from before projects were listed served the
 /// root project.
 fn projects_of(script: &str) -> Vec<String> {
-    let listed: Vec<String> =
-        script.lines().filter_map(|l| l.strip_prefix(PROJECT_LINE)).map(str::to_string).collect();
+    let listed: Vec<String> = script.lines().filter_map(|l| l.strip_prefix(PROJECT_LINE)).map(str::to_string).collect();
     if listed.is_empty() { vec![".".to_string()] } else { listed }
 }
 
@@ -171,7 +170,9 @@ git_dir="$(git rev-parse --git-dir)"
 if [ -d "$git_dir/rebase-merge" ] || [ -d "$git_dir/rebase-apply" ]; then exit 0; fi
 "#;
 
-const PRE_COMMIT: &str = r#"if ! mvc status --check=modified >&2; then
+const PRE_COMMIT: &str = r#"# Only a project this commit changes (another project's edits are not this commit's).
+if git diff --cached --quiet -- .; then exit 0; fi
+if ! mvc status --check=modified >&2; then
     echo "mvc: tracked artifacts changed since their pointers were written; record them with \`mvc commit\` (or restore them with \`mvc checkout\`), then commit again" >&2
     exit 1
 fi

@@ -34,7 +34,8 @@ struct InitView {
 }
 
 pub fn run(args: InitArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let report = init(&InitOptions { cwd: cwd.to_path_buf(), force: args.force, subdir: args.subdir, message: args.message })?;
+    let report =
+        init(&InitOptions { cwd: cwd.to_path_buf(), force: args.force, subdir: args.subdir, message: args.message })?;
     if ui.json() {
         let root = report.root.display().to_string();
         ui.out_json(&InitView { root, created: report.created, commit: report.commit })?;

@@ -293,8 +293,7 @@ pub fn apply(repo: &Repo, name: &str, force: bool, reporter: &dyn Reporter) -> R
         .context("comparing the experiment with the workspace")?;
     let mut files = Vec::new();
     for delta in diff.deltas() {
-        let Some(git_rel) = delta.old_file().path().or_else(|| delta.new_file().path()).and_then(|p| p.to_str())
-        else {
+        let Some(git_rel) = delta.old_file().path().or_else(|| delta.new_file().path()).and_then(|p| p.to_str()) else {
             continue;
         };
         let Some(rel) = repo.project_path(git_rel) else { continue };

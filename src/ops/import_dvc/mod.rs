@@ -179,7 +179,12 @@ pub fn import_dvc(opts: &ImportDvcOptions, reporter: &dyn Reporter) -> Result<Im
     }
 
     if !root.join(crate::repo::MVC_DIR).join("config").is_file() {
-        crate::ops::init::init(&crate::ops::init::InitOptions { cwd: root.clone(), force: false, subdir: false, message: None })?;
+        crate::ops::init::init(&crate::ops::init::InitOptions {
+            cwd: root.clone(),
+            force: false,
+            subdir: false,
+            message: None,
+        })?;
         report.initialised = true;
         report.staged.extend([".mvc/config".to_string(), ".mvc/.gitignore".to_string()]);
     }
