@@ -615,3 +615,30 @@ pub fn lock_dir(dir: &Path, command: &str, wait: Duration) -> Result<RepoLock> {
     let _ = file.flush();
     Ok(RepoLock { _file: file, _cache: None })
 }
+
+#[cfg(test)]
+mod scope_tests {
+    use super::Scope;
+
+    #[test]
+    fn scope_translates_both_ways_and_only_inside_the_project() {
+        let root = Scope::root();
+        assert_eq!((root.to_git("x/y"), root.from_git("x/y")), ("x/y".to_string(), Some("x/y")));
+        let a = Scope::subdir("ml/a").unwrap();
+        assert_eq!(a.to_git("data/x.mvc"), "ml/a/data/x.mvc");
+        assert_eq!(a.to_git(""), "ml/a");
+        assert_eq!(a.from_git("ml/a/data/x.mvc"), Some("data/x.mvc"));
+        assert_eq!(a.from_git("ml/a"), Some(""));
+        assert_eq!(a.from_git("ml/ab/x"), None);
+        assert_eq!(a.from_git("ml/b/x"), None);
+        assert!(Scope::subdir("../x").is_err() && Scope::subdir("a/.git").is_err());
+    }
+
+    #[test]
+    fn state_names_are_one_readable_segment() {
+        assert_eq!(Scope::subdir("ml/a b").unwrap().state_name(), "ml%2Fa%20b");
+        assert_ne!(Scope::subdir("a/b").unwrap().state_name(), Scope::subdir("a%2Fb").unwrap().state_name());
+        let long = Scope::subdir(&"x/".repeat(100).trim_end_matches('/').to_string()).unwrap().state_name();
+        assert!(long.len() <= 120 && !long.contains('/'), "{long}");
+    }
+}

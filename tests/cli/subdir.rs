@@ -222,3 +222,27 @@ fn registry_of_a_subdir_project_is_read_by_gto() {
     let run = env.bash_in(&env.root.clone(), "gto doctor");
     assert!(run.code == 0 && run.stdout.contains("No issues found"), "{run:?}");
 }
+
+/// The shell block after `<!-- monorepo -->` in docs/monorepo.md.
+fn monorepo_doc() -> String {
+    let doc = include_str!("../../docs/monorepo.md");
+    let start = doc.find("<!-- monorepo -->").expect("the doc marks its example");
+    let rest = &doc[start..];
+    let body = &rest[rest.find("```sh\n").expect("a sh block") + 6..];
+    body[..body.find("```").expect("the block ends")].to_string()
+}
+
+#[test]
+fn monorepo_doc_runs_as_printed() {
+    let env = TestEnv::bare_git();
+    let base = env.root.parent().unwrap().to_path_buf();
+    let script = monorepo_doc().replace("s3://bucket/", &format!("{}/remotes/", base.display()));
+    let run = env.bash_in(&base, &script);
+    assert_eq!(run.code, 0, "the example failed:\n{}", run.stderr);
+    let read = |rel: &str| std::fs::read_to_string(base.join("monorepo").join(rel)).unwrap();
+    assert_eq!(read("artifacts.yaml"), "corpus:\n  type: dataset\n  path: nlp/data\n");
+    assert!(read("nlp/data.mvc").contains("path: data"));
+    assert_eq!(read("vision/.gitignore"), "/model.bin\n");
+    assert!(run.stdout.contains("nlp: corpus") && !run.stdout.contains("vision: model"), "{}", run.stdout);
+    assert!(base.join("remotes/vision/blake3").is_dir() && base.join("remotes/nlp/blake3").is_dir());
+}
