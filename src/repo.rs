@@ -638,7 +638,7 @@ mod scope_tests {
     fn state_names_are_one_readable_segment() {
         assert_eq!(Scope::subdir("ml/a b").unwrap().state_name(), "ml%2Fa%20b");
         assert_ne!(Scope::subdir("a/b").unwrap().state_name(), Scope::subdir("a%2Fb").unwrap().state_name());
-        let long = Scope::subdir(&"x/".repeat(100).trim_end_matches('/').to_string()).unwrap().state_name();
+        let long = Scope::subdir("x/".repeat(100).trim_end_matches('/')).unwrap().state_name();
         assert!(long.len() <= 120 && !long.contains('/'), "{long}");
     }
 }
