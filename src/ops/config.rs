@@ -79,7 +79,7 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
         bail!("`{key}` was not changed: {e:#}");
     }
     if layer == Layer::Repo {
-        crate::git::stage(&repo.git, &[".mvc/config".to_string()])?;
+        crate::git::stage(&repo.git, &repo.scope, &[".mvc/config".to_string()])?;
     }
     Ok(())
 }

@@ -97,10 +97,11 @@ fn registry_versions(repo: &Repo, reg: &Registry, rel: &str, limit: usize) -> Ve
             if reg.path_of(&resolved).as_deref() != Some(rel) {
                 continue;
             }
+            // A tag names the git-root-relative path, as GTO reads it.
             let tagged = resolved
                 .record
                 .as_ref()
-                .filter(|r| r.meta.get("path").map(String::as_str) == Some(rel))
+                .filter(|r| r.meta.get("path").is_some_and(|p| *p == repo.git_path(rel)))
                 .and_then(|r| r.meta.get("oid")?.parse::<Oid>().ok());
             let oid = tagged.or_else(|| crate::ops::registry::pointer_at(repo, v.commit, rel).ok().map(|p| p.oid));
             if let Some(oid) = oid

@@ -64,7 +64,7 @@ fn update(
     config::write_layer(&path, &map, layer == Layer::Local)?;
     // A change to the committed config is staged, like every committed file mvc changes.
     if layer == Layer::Repo {
-        crate::git::stage(&repo.git, &[".mvc/config".to_string()])?;
+        crate::git::stage(&repo.git, &repo.scope, &[".mvc/config".to_string()])?;
     }
     Ok(())
 }

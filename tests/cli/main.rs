@@ -31,3 +31,4 @@ mod remote_damage;
 mod remote_faults;
 mod robustness;
 mod scale;
+mod subdir;
