@@ -5,7 +5,7 @@
 #   2. `mvc push` / `mvc pull` of both to an S3 server on loopback, next to `dvc push` /
 #      `dvc pull` against the same server.
 # Installs b3sum (cargo) and DVC (pip, in a venv) under $BENCH_HOME when they are missing.
-# Usage: bench/run.sh [SIZE_MIB] [FILES]
+# Usage: bench/run.sh [SIZE_MIB] [FILES]; MVC_PROFILE picks the cargo profile (default `measure`).
 set -euo pipefail
 
 size_mib="${1:-1024}"
@@ -15,10 +15,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo_root/target}"
 BENCH_HOME="${BENCH_HOME:-$HOME/.cache/mvc-bench}"
 mkdir -p "$BENCH_HOME"
 
-echo "building mvc and the loopback S3 server (release)…" >&2
-cargo build --release --quiet --manifest-path "$repo_root/Cargo.toml" --bin mvc --example s3_server
-mvc="$CARGO_TARGET_DIR/release/mvc"
-server="$CARGO_TARGET_DIR/release/examples/s3_server"
+profile="${MVC_PROFILE:-measure}"
+echo "building mvc and the loopback S3 server (profile $profile: release without fat LTO)…" >&2
+cargo build --profile "$profile" --quiet --manifest-path "$repo_root/Cargo.toml" --bin mvc --example s3_server
+mvc="$CARGO_TARGET_DIR/$profile/mvc"
+server="$CARGO_TARGET_DIR/$profile/examples/s3_server"
 if ! command -v b3sum > /dev/null; then
     [[ -x "$BENCH_HOME/bin/b3sum" ]] || cargo install --quiet b3sum --root "$BENCH_HOME"
     export PATH="$BENCH_HOME/bin:$PATH"

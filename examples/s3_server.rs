@@ -1,9 +1,10 @@
 //! A small S3-protocol server on 127.0.0.1 for benchmarks and trying mvc without a cloud
 //! account: s3s over s3s-fs, the same server the tests start.
 //!
-//! `cargo run --release --example s3_server -- --root DIR [--port N] [--bucket NAME]`
+//! `cargo run --release --example s3_server -- --root DIR [--port N] [--bucket NAME] [--requests FILE]`
 //! Access key `AKIAMVCTEST`, secret `mvc-test-secret-do-not-print`. Prints
-//! `ready http://127.0.0.1:PORT` once it listens.
+//! `ready http://127.0.0.1:PORT` once it listens. With `--requests FILE`, appends one line
+//! per request (`METHOD /bucket/key`), so benchmarks count what each tool asked for.
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -123,12 +124,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut root = None;
     let mut port = 0u16;
     let mut buckets = Vec::new();
+    let mut requests = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--root" => root = args.next(),
             "--port" => port = args.next().ok_or("--port needs a value")?.parse()?,
             "--bucket" => buckets.push(args.next().ok_or("--bucket needs a value")?),
+            "--requests" => requests = Some(args.next().ok_or("--requests needs a file")?),
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
@@ -139,13 +142,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for bucket in &buckets {
         std::fs::create_dir_all(root.join(bucket))?;
     }
+    let log = match requests {
+        Some(path) => Some(std::sync::Arc::new(std::sync::Mutex::new(
+            std::fs::OpenOptions::new().create(true).append(true).open(path)?,
+        ))),
+        None => None,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let fs = s3s_fs::FileSystem::new(&root).map_err(|e| format!("s3s-fs over `{}`: {e:?}", root.display()))?;
         let mut builder = S3ServiceBuilder::new(S3Like { fs, root: root.clone() });
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-        let service = builder.build();
+        let s3 = builder.build();
+        let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            if let Some(log) = &log {
+                use std::io::Write;
+                let _ = writeln!(log.lock().expect("log lock"), "{} {}", req.method(), req.uri().path());
+            }
+            hyper::service::Service::call(&s3, req)
+        });
         let http = ConnBuilder::new(TokioExecutor::new());
         use std::io::Write;
         writeln!(std::io::stdout(), "ready http://{}", listener.local_addr()?)?;

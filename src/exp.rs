@@ -297,9 +297,15 @@ pub fn workspace_logs(root: &Path, patterns: &[String]) -> Result<Vec<(String, S
 }
 
 /// Step logs in `commit`'s tree matching `patterns`: (path, text), sorted by path.
-pub fn commit_logs(git: &git2::Repository, commit: git2::Oid, patterns: &[String]) -> Result<Vec<(String, String)>> {
+pub fn commit_logs(
+    git: &git2::Repository,
+    scope: &crate::repo::Scope,
+    commit: git2::Oid,
+    patterns: &[String],
+) -> Result<Vec<(String, String)>> {
     let tree = git.find_commit(commit).context("reading a commit")?.tree().context("reading a commit's tree")?;
     let mut out = BTreeMap::new();
+    let Some(tree) = scope.tree(git, tree)? else { return Ok(Vec::new()) };
     for pattern in patterns {
         let base = glob_base(pattern);
         let sub = if base.is_empty() {

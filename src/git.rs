@@ -8,36 +8,58 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-/// Whether git tracks `rel` (a file), or any file under it (a directory).
-pub fn is_tracked(git: &git2::Repository, rel: &str) -> Result<bool> {
+use crate::repo::Scope;
+
+/// Whether git tracks the project-relative `rel` (a file), or any file under it (a
+/// directory).
+pub fn is_tracked(git: &git2::Repository, scope: &Scope, rel: &str) -> Result<bool> {
     let index = git.index().context("reading the git index")?;
-    if index.get_path(Path::new(rel), 0).is_some() {
+    let rel = scope.to_git(rel);
+    if index.get_path(Path::new(&rel), 0).is_some() {
         return Ok(true);
     }
     let prefix = format!("{rel}/");
     Ok(index.iter().any(|e| e.path.starts_with(prefix.as_bytes())))
 }
 
-/// Repo-relative paths of every pointer file (`*.mvc`) in the git index: the artifacts this
-/// project tracks (`mvc add` stages every pointer it writes).
-pub fn indexed_pointers(git: &git2::Repository) -> Result<Vec<String>> {
+/// Project-relative paths of every pointer file (`*.mvc`) of the project at `scope` in the
+/// git index: the artifacts this project tracks (`mvc add` stages every pointer it writes).
+/// Pointers of a project in a subdirectory of this one (its own `.mvc/config` is in the
+/// index) are that project's, not this one's.
+pub fn indexed_pointers(git: &git2::Repository, scope: &Scope) -> Result<Vec<String>> {
     let index = git.index().context("reading the git index")?;
-    let mut out: Vec<String> = index
+    let paths: Vec<String> = index
         .iter()
-        .filter(|e| e.path.ends_with(crate::pointer::SUFFIX.as_bytes()))
         .filter_map(|e| String::from_utf8(e.path).ok())
+        .filter_map(|p| scope.from_git(&p).map(str::to_string))
+        .collect();
+    let nested: Vec<String> = paths
+        .iter()
+        .filter_map(|p| p.strip_suffix(NESTED_MARKER))
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("{d}/"))
+        .collect();
+    let mut out: Vec<String> = paths
+        .into_iter()
+        .filter(|p| p.ends_with(crate::pointer::SUFFIX))
         .filter(|p| !p.starts_with(".mvc/"))
+        .filter(|p| !nested.iter().any(|d| p.starts_with(d.as_str())))
         .collect();
     out.sort();
     out.dedup();
     Ok(out)
 }
 
-/// Stages each path as it is in the work tree (removing it from the index if it is gone).
-pub fn stage(git: &git2::Repository, rels: &[String]) -> Result<()> {
+/// The index path that marks a project in a subdirectory `D`: `D/.mvc/config`.
+const NESTED_MARKER: &str = "/.mvc/config";
+
+/// Stages each project-relative path as it is in the work tree (removing it from the index
+/// if it is gone).
+pub fn stage(git: &git2::Repository, scope: &Scope, rels: &[String]) -> Result<()> {
     let mut index = git.index().context("reading the git index")?;
     let root = git.workdir().context("repository has no work tree")?;
     for rel in rels {
+        let rel = &scope.to_git(rel);
         if root.join(rel).exists() {
             index.add_path(Path::new(rel)).with_context(|| format!("staging `{rel}`"))?;
         } else {
@@ -47,9 +69,11 @@ pub fn stage(git: &git2::Repository, rels: &[String]) -> Result<()> {
     index.write().context("writing the git index")
 }
 
-/// Commits exactly `rels` (already staged) with `message`; the user's other staged changes
-/// stay staged and uncommitted. Returns the new commit id.
-pub fn commit_paths(git: &git2::Repository, rels: &[String], message: &str) -> Result<git2::Oid> {
+/// Commits exactly the project-relative `rels` (already staged) with `message`; the user's
+/// other staged changes stay staged and uncommitted. Returns the new commit id.
+pub fn commit_paths(git: &git2::Repository, scope: &Scope, rels: &[String], message: &str) -> Result<git2::Oid> {
+    let rels: Vec<String> = rels.iter().map(|r| scope.to_git(r)).collect();
+    let rels = &rels;
     if needs_git_executable(git) {
         return commit_with_git(git, rels, message);
     }
@@ -82,9 +106,9 @@ pub fn commit_paths(git: &git2::Repository, rels: &[String], message: &str) -> R
 /// The committed files of the project itself (`.mvc/config`, `.mvc/.gitignore`).
 pub const PROJECT_FILES: [&str; 2] = [".mvc/config", ".mvc/.gitignore"];
 
-/// Paths whose staged version differs from HEAD's (or all staged paths on an unborn
-/// branch), among those `wanted` accepts.
-pub fn staged_changes(git: &git2::Repository, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<String>> {
+/// Project-relative paths whose staged version differs from HEAD's (or all staged paths on
+/// an unborn branch), among those of the project at `scope` that `wanted` accepts.
+pub fn staged_changes(git: &git2::Repository, scope: &Scope, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<String>> {
     let head_tree = match git.head() {
         Ok(h) => Some(h.peel_to_tree().context("reading HEAD's tree")?),
         Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => None,
@@ -96,7 +120,7 @@ pub fn staged_changes(git: &git2::Repository, wanted: &dyn Fn(&str) -> bool) -> 
     let mut out = Vec::new();
     for delta in diff.deltas() {
         let path = delta.new_file().path().or_else(|| delta.old_file().path());
-        if let Some(p) = path.and_then(|p| p.to_str())
+        if let Some(p) = path.and_then(|p| p.to_str()).and_then(|p| scope.from_git(p))
             && wanted(p)
             && !out.iter().any(|o: &String| o == p)
         {
@@ -110,14 +134,14 @@ pub fn staged_changes(git: &git2::Repository, wanted: &dyn Fn(&str) -> bool) -> 
 /// are staged but not yet committed: a commit made by mvc is complete, so a clone of it is
 /// an mvc project and ignores the data its pointers name. The user's other staged changes
 /// stay staged. Returns the new commit id.
-pub fn commit_command(git: &git2::Repository, rels: &[String], message: &str) -> Result<git2::Oid> {
+pub fn commit_command(git: &git2::Repository, scope: &Scope, rels: &[String], message: &str) -> Result<git2::Oid> {
     let mut paths: Vec<String> = rels.to_vec();
-    for p in staged_changes(git, &|p| PROJECT_FILES.contains(&p))? {
+    for p in staged_changes(git, scope, &|p| PROJECT_FILES.contains(&p))? {
         if !paths.contains(&p) {
             paths.push(p);
         }
     }
-    commit_paths(git, &paths, message)
+    commit_paths(git, scope, &paths, message)
 }
 
 /// The identity `git commit` would use: `GIT_{role}_NAME`/`_EMAIL` (as CI jobs set them)
@@ -261,15 +285,15 @@ pub fn check_gitignore(root: &Path, rel: &str) -> Result<()> {
 }
 
 /// Adds the artifact at `rel` to the `.gitignore` beside it. Returns that `.gitignore`'s
-/// repo-relative path when it needs staging: changed now, or (after an interrupted run)
+/// project-relative path when it needs staging: changed now, or (after an interrupted run)
 /// holding the line in the work tree but not in git's index.
-pub fn ignore_artifact(git: &git2::Repository, root: &Path, rel: &str) -> Result<Option<String>> {
+pub fn ignore_artifact(git: &git2::Repository, scope: &Scope, root: &Path, rel: &str) -> Result<Option<String>> {
     crate::paths::check_artifact_rel(rel)?;
     let gitignore_rel = gitignore_of(rel);
     let line = ignore_line(split_parent(rel).1);
     let existing = read_gitignore(root, &gitignore_rel)?;
     if existing.lines().any(|l| l == line) {
-        return Ok((!index_has_line(git, &gitignore_rel, &line)).then_some(gitignore_rel));
+        return Ok((!index_has_line(git, &scope.to_git(&gitignore_rel), &line)).then_some(gitignore_rel));
     }
     let mut text = existing;
     if !text.is_empty() && !text.ends_with('\n') {
@@ -281,7 +305,7 @@ pub fn ignore_artifact(git: &git2::Repository, root: &Path, rel: &str) -> Result
     Ok(Some(gitignore_rel))
 }
 
-/// Whether the staged version of the file at `rel` has `line`.
+/// Whether the staged version of the file at the git-root-relative `rel` has `line`.
 fn index_has_line(git: &git2::Repository, rel: &str, line: &str) -> bool {
     let Ok(index) = git.index() else { return false };
     let Some(entry) = index.get_path(Path::new(rel), 0) else { return false };

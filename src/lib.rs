@@ -37,6 +37,8 @@
 //! - `.git/mvc/state/index.redb` -> [`state`]; `.git/mvc/state/partial.json` -> [`partial`]
 //! - `.git/mvc/state/writing` (temp-file journal) -> [`leftovers`]
 //! - `.git/mvc/lock` -> [`repo`]
+//! - `.git/mvc/projects/<dir>/{config,cache,state,lock}`: the same, for a project made below
+//!   the git root by `mvc init --subdir` -> [`repo`] (`Scope`: project paths <-> git paths)
 //! - `refs/exps/<name>` (git refs), step logs `logs/*.jsonl` -> [`exp`]
 //! - `.dvc/cache`, `*.dvc`, `dvc.lock`, `.git/lfs/objects` (read only, by the importers) ->
 //!   [`ops::import_dvc`], [`ops::import_lfs`]

@@ -90,7 +90,8 @@ pub fn apply(
                 .with_context(|| format!("`meta.sources.{key}` of `{self_rel}.mvc`"))?;
             // Nor a file git ignores (where local secrets live): a recorded source is re-read
             // only when git would show it; the user can still name it with `--{key} PATH`.
-            let ignored = file.is_none() && repo.git.is_path_ignored(Path::new(&source)).unwrap_or(true);
+            let ignored =
+                file.is_none() && repo.git.is_path_ignored(Path::new(&repo.git_path(&source))).unwrap_or(true);
             if ignored {
                 crate::notices::warn(format!(
                     "not re-reading `{source}` for `{self_rel}` (its recorded {key} source): git ignores it; pass `--{key} {source}` to read it"

@@ -23,6 +23,10 @@ pub struct Registry {
     pub allowed_stages: Option<Vec<String>>,
     /// `.gto`'s allowed types, if set.
     pub allowed_types: Option<Vec<String>>,
+    /// The project reading the registry. The registry belongs to the git repository (GTO
+    /// reads `artifacts.yaml` at its root, and tags are repository-wide), so its paths are
+    /// git-root-relative; [`Registry::path_of`] gives them project-relative.
+    pub scope: crate::repo::Scope,
 }
 
 /// A registry reference resolved to one version.
@@ -157,7 +161,14 @@ impl Registry {
         let lookup = |oid: git2::Oid| times.get(&oid).copied().flatten();
         let states = registry::state(&records, &registry::Context { commit_time: &lookup, head: head_declared });
         let (gto_stages, allowed_types) = gto_config(root);
-        Ok(Registry { records, states, declared, allowed_stages: gto_stages.or(config_stages), allowed_types })
+        Ok(Registry {
+            records,
+            states,
+            declared,
+            allowed_stages: gto_stages.or(config_stages),
+            allowed_types,
+            scope: crate::repo::Scope::root(),
+        })
     }
 
     /// Loads the registry of an mvc repository.
@@ -168,7 +179,9 @@ impl Registry {
             }
             _ => None,
         };
-        Registry::load(&repo.git, Some(&repo.root), stages)
+        let mut reg = Registry::load(&repo.git, Some(&repo.git_root), stages)?;
+        reg.scope = repo.scope.clone();
+        Ok(reg)
     }
 
     /// Whether `name` is an artifact of this registry (declared, or with registry tags).
@@ -234,17 +247,35 @@ impl Registry {
         Ok(Resolved { name: name.to_string(), version: version.clone(), record: self.registration(version).cloned() })
     }
 
-    /// Where a version's pointer lives.
+    /// Where a version's pointer lives, relative to the project reading the registry; `None`
+    /// when its tag and `artifacts.yaml` name no path, or a path in another project.
     pub fn path_of(&self, resolved: &Resolved) -> Option<String> {
+        self.project_path(&self.registry_path_of(resolved)?)
+    }
+
+    /// Where a version's pointer lives as the registry (and GTO) says: git-root-relative.
+    pub fn registry_path_of(&self, resolved: &Resolved) -> Option<String> {
         registry::artifact_path(resolved.record.as_ref(), self.declared.get(&resolved.name))
     }
 
-    /// The commit and artifact path a registry reference names.
+    /// The project-relative path of a registry (git-root-relative) path, if it is inside
+    /// the project reading the registry.
+    pub fn project_path(&self, registry_path: &str) -> Option<String> {
+        self.scope.from_git(registry_path).filter(|p| !p.is_empty()).map(str::to_string)
+    }
+
+    /// The commit and project-relative artifact path a registry reference names.
     pub fn locate(&self, r: &RegistryRef) -> Result<(git2::Oid, String)> {
         let resolved = self.resolve(r)?;
-        let path = self
-            .path_of(&resolved)
+        let registry_path = self
+            .registry_path_of(&resolved)
             .with_context(|| format!("`{}` has no path in its tag or in {ARTIFACTS_FILE}", resolved.name))?;
+        let path = self.project_path(&registry_path).ok_or_else(|| {
+            crate::error::hinted(
+                format!("`{}` is `{registry_path}`, outside this mvc project", resolved.name),
+                "run the command inside the project that tracks it",
+            )
+        })?;
         Ok((resolved.commit(), path))
     }
 
@@ -262,14 +293,17 @@ impl Registry {
         Ok(())
     }
 
-    /// `NAME@VERSION` labels of registered versions by (path, oid), for lineage and deps.
+    /// `NAME@VERSION` labels of registered versions by (project-relative path, oid), for
+    /// lineage and deps.
     pub fn by_content(&self) -> BTreeMap<(String, String), Vec<(Version, String)>> {
         let mut out: BTreeMap<(String, String), Vec<(Version, String)>> = BTreeMap::new();
         for (name, s) in &self.states {
             for v in s.versions.iter().filter(|v| v.registered && v.active) {
                 let (Some(rec), Some(sv)) = (self.registration(v), &v.semver) else { continue };
-                if let (Some(p), Some(o)) = (rec.meta.get("path"), rec.meta.get("oid")) {
-                    out.entry((p.clone(), o.clone())).or_default().push((sv.clone(), format!("{name}@{sv}")));
+                if let (Some(p), Some(o)) =
+                    (rec.meta.get("path").and_then(|p| self.project_path(p)), rec.meta.get("oid"))
+                {
+                    out.entry((p, o.clone())).or_default().push((sv.clone(), format!("{name}@{sv}")));
                 }
             }
         }

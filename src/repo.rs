@@ -50,10 +50,113 @@ pub struct LockBusy {
     pub holder: String,
 }
 
+/// Where a project sits in its git work tree: the empty string for a project at the root,
+/// else the `/`-separated path of its directory (`mvc init --subdir`). Paths inside a project
+/// (pointers, arguments, reports) are project-relative; git's index and trees are
+/// root-relative. [`Scope::to_git`] and [`Scope::from_git`] are the one translation between
+/// the two, and [`Scope::tree`] the one way to a project's part of a commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    prefix: String,
+}
+
+impl Scope {
+    /// The scope of a project at the git work tree's root.
+    pub fn root() -> Scope {
+        Scope::default()
+    }
+
+    /// The scope of a project in the directory `prefix` (root-relative, checked).
+    pub fn subdir(prefix: &str) -> Result<Scope> {
+        if !prefix.is_empty() {
+            crate::paths::check_workspace_rel(prefix)?;
+        }
+        Ok(Scope { prefix: prefix.to_string() })
+    }
+
+    /// The project's directory relative to the git work tree root (empty at the root).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Whether the project is at the git work tree's root.
+    pub fn is_root(&self) -> bool {
+        self.prefix.is_empty()
+    }
+
+    /// The git-root-relative path of the project-relative `rel` (the project's own directory
+    /// for the empty string).
+    pub fn to_git(&self, rel: &str) -> String {
+        match (self.prefix.is_empty(), rel.is_empty()) {
+            (true, _) => rel.to_string(),
+            (false, true) => self.prefix.clone(),
+            (false, false) => format!("{}/{rel}", self.prefix),
+        }
+    }
+
+    /// The project-relative path of the git-root-relative `git_rel`, or `None` when it lies
+    /// outside the project.
+    pub fn from_git<'a>(&self, git_rel: &'a str) -> Option<&'a str> {
+        if self.prefix.is_empty() {
+            return Some(git_rel);
+        }
+        if git_rel == self.prefix {
+            return Some("");
+        }
+        git_rel.strip_prefix(self.prefix.as_str())?.strip_prefix('/')
+    }
+
+    /// The project's directory in `tree` (a commit's root tree): the tree itself at the root,
+    /// `None` when the commit has no such directory.
+    pub fn tree<'r>(&self, git: &'r git2::Repository, tree: git2::Tree<'r>) -> Result<Option<git2::Tree<'r>>> {
+        if self.prefix.is_empty() {
+            return Ok(Some(tree));
+        }
+        let entry = match tree.get_path(Path::new(&self.prefix)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("reading `{}` in a commit", self.prefix)),
+        };
+        if entry.kind() != Some(git2::ObjectType::Tree) {
+            return Ok(None);
+        }
+        Ok(Some(git.find_tree(entry.id()).context("reading a tree")?))
+    }
+
+    /// The directory name this project's per-clone state gets under
+    /// `<git common dir>/mvc/projects/`: the prefix with `%`, `/` and anything but
+    /// `[A-Za-z0-9._-]` percent-encoded, so it is stable, readable and one path segment (a
+    /// long one ends in a hash instead).
+    pub fn state_name(&self) -> String {
+        let mut out = String::new();
+        for b in self.prefix.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        if out.len() > 120 {
+            let hash = crate::hash::Oid::of_bytes(self.prefix.as_bytes()).to_hex();
+            let mut cut = 100;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out = format!("{}-{}", &out[..cut], &hash[..16]);
+        }
+        out
+    }
+}
+
 /// An open mvc project.
 pub struct Repo {
-    /// The git work tree root (canonical).
+    /// The project root (canonical): the git work tree root, or the directory below it that
+    /// `mvc init --subdir` made a project.
     pub root: PathBuf,
+    /// The git work tree root (canonical).
+    pub git_root: PathBuf,
+    /// Where the project sits in the git work tree.
+    pub scope: Scope,
     /// The merged configuration.
     pub config: Config,
     /// The git repository.
@@ -141,6 +244,61 @@ pub fn private_dir_of(git: &git2::Repository) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The per-clone directory of the project at `scope`: `<git common dir>/mvc` for the root
+/// project (the layout every older clone has), `<git common dir>/mvc/projects/<name>` for a
+/// project in a subdirectory, so two projects never share a lock, stat index, config or cache.
+pub fn private_dir_for(git: &git2::Repository, scope: &Scope) -> Result<PathBuf> {
+    let dir = private_dir_of(git)?;
+    if scope.is_root() {
+        return Ok(dir);
+    }
+    let projects = dir.join(PROJECTS_DIR);
+    ensure_real_dir(&projects)?;
+    let dir = projects.join(scope.state_name());
+    ensure_real_dir(&dir)?;
+    Ok(dir)
+}
+
+/// Name of the directory under `<git common dir>/mvc/` holding subdirectory projects' state.
+pub const PROJECTS_DIR: &str = "projects";
+
+/// The project directory for `cwd`: the nearest ancestor (up to `git_root`) holding a
+/// project's `.mvc`, else `git_root` itself. Below the root only a `.mvc/config` file counts,
+/// so a tracked directory that happens to hold a `.mvc` folder is not taken for a project.
+pub fn find_project(git_root: &Path, cwd: &Path) -> PathBuf {
+    let cwd = fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    if !cwd.starts_with(git_root) {
+        return git_root.to_path_buf();
+    }
+    for dir in cwd.ancestors() {
+        if dir == git_root || !dir.starts_with(git_root) {
+            break;
+        }
+        if is_subproject(dir) {
+            return dir.to_path_buf();
+        }
+    }
+    git_root.to_path_buf()
+}
+
+/// Whether `dir` (below the git root) is a project: it holds a regular `.mvc/config`.
+pub fn is_subproject(dir: &Path) -> bool {
+    fs::symlink_metadata(dir.join(MVC_DIR)).is_ok_and(|m| m.is_dir())
+        && fs::symlink_metadata(dir.join(MVC_DIR).join("config")).is_ok_and(|m| m.is_file())
+}
+
+/// The scope of the project at `root` in the work tree at `git_root` (both canonical).
+pub fn scope_of(git_root: &Path, root: &Path) -> Result<Scope> {
+    let rel = root
+        .strip_prefix(git_root)
+        .with_context(|| format!("`{}` is outside the git work tree `{}`", root.display(), git_root.display()))?;
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        parts.push(c.as_os_str().to_str().with_context(|| format!("`{}` is not valid UTF-8", root.display()))?);
+    }
+    Scope::subdir(&parts.join("/"))
+}
+
 /// Creates `dir` if missing (mode 0700) and refuses it if it is a symlink or not a directory.
 pub fn ensure_real_dir(dir: &Path) -> Result<()> {
     match fs::symlink_metadata(dir) {
@@ -163,11 +321,13 @@ pub fn ensure_real_dir(dir: &Path) -> Result<()> {
 }
 
 impl Repo {
-    /// Opens the project whose work tree contains `cwd`.
+    /// Opens the project containing `cwd`: the nearest directory at or above it, not above
+    /// the git work tree root, that holds `.mvc/` (below the root, `.mvc/config`).
     pub fn open(cwd: &Path) -> Result<Repo> {
         let git = discover_git(cwd)?;
         let workdir = git.workdir().expect("checked non-bare").to_path_buf();
-        let root = fs::canonicalize(&workdir).with_context(|| format!("resolving `{}`", workdir.display()))?;
+        let git_root = fs::canonicalize(&workdir).with_context(|| format!("resolving `{}`", workdir.display()))?;
+        let root = find_project(&git_root, cwd);
         let mvc = root.join(MVC_DIR);
         match fs::symlink_metadata(&mvc) {
             Ok(m) if m.file_type().is_symlink() => bail!(hinted(
@@ -177,14 +337,34 @@ impl Repo {
             Ok(m) if m.is_dir() => {}
             _ => bail!(NotInitialized(root)),
         }
-        let private_dir = private_dir_of(&git)?;
-        for notice in crate::migrate::old_layout(&git, &root, &private_dir)?.into_iter().chain(stray_files_notice(&mvc))
-        {
+        let scope = scope_of(&git_root, &root)?;
+        let private_dir = private_dir_for(&git, &scope)?;
+        let moved = if scope.is_root() { crate::migrate::old_layout(&git, &root, &private_dir)? } else { Vec::new() };
+        for notice in moved.into_iter().chain(stray_files_notice(&mvc)) {
             crate::notices::warn(notice);
         }
         crate::leftovers::exclude_temp_names(&git);
         let config = Config::load(&root, &private_dir)?;
-        Ok(Repo { root, config, git, private_dir, index: OnceCell::new() })
+        Ok(Repo { root, git_root, scope, config, git, private_dir, index: OnceCell::new() })
+    }
+
+    /// The git-root-relative path of the project-relative `rel` (see [`Scope::to_git`]).
+    pub fn git_path(&self, rel: &str) -> String {
+        self.scope.to_git(rel)
+    }
+
+    /// The project-relative path of the git-root-relative `git_rel`, if it is inside this
+    /// project (see [`Scope::from_git`]).
+    pub fn project_path<'a>(&self, git_rel: &'a str) -> Option<&'a str> {
+        self.scope.from_git(git_rel)
+    }
+
+    /// The project's directory in `commit`'s tree (`None` when the commit lacks it): where
+    /// paths are project-relative, as everywhere in mvc.
+    pub fn project_tree(&self, commit: git2::Oid) -> Result<Option<git2::Tree<'_>>> {
+        let tree =
+            self.git.find_commit(commit).context("reading a commit")?.tree().context("reading a commit's tree")?;
+        self.scope.tree(&self.git, tree)
     }
 
     /// `.mvc/` of this project (committed: config and its `.gitignore`).
@@ -242,9 +422,14 @@ impl Repo {
                 other => normal.push(other),
             }
         }
-        let rel = normal
-            .strip_prefix(&self.root)
-            .map_err(|_| anyhow::anyhow!("`{}` is outside the repository `{}`", user.display(), self.root.display()))?;
+        let rel = match normal.strip_prefix(&self.root) {
+            Ok(rel) => rel,
+            Err(_) if !self.scope.is_root() && normal.starts_with(&self.git_root) => bail!(hinted(
+                format!("`{}` is outside the mvc project `{}`", user.display(), self.root.display()),
+                "each project tracks only its own directory; run mvc inside the project that holds it"
+            )),
+            Err(_) => bail!("`{}` is outside the repository `{}`", user.display(), self.root.display()),
+        };
         let mut parts = Vec::new();
         for c in rel.components() {
             let s = c.as_os_str().to_str().with_context(|| format!("`{}` is not valid UTF-8", user.display()))?;
@@ -258,7 +443,28 @@ impl Repo {
             })?;
         }
         crate::paths::check_resolved(&self.root, &rel)?;
+        if let Some(nested) = self.nested_project(&rel) {
+            bail!(hinted(
+                format!("`{}` belongs to the mvc project in `{}`, not to this one", user.display(), nested),
+                format!("run mvc inside `{nested}` to work on it")
+            ));
+        }
         Ok(rel)
+    }
+
+    /// The project-relative directory of another project (`mvc init --subdir`) that contains
+    /// the project-relative `rel`, if any: its files are that project's to track.
+    pub fn nested_project(&self, rel: &str) -> Option<String> {
+        let mut dir = self.root.clone();
+        let mut path = Vec::new();
+        for segment in rel.split('/').filter(|s| !s.is_empty()) {
+            dir.push(segment);
+            path.push(segment);
+            if is_subproject(&dir) {
+                return Some(path.join("/"));
+            }
+        }
+        None
     }
 
     /// Takes the repository lock for a command that writes, waiting up to [`LOCK_WAIT`], then
@@ -408,4 +614,31 @@ pub fn lock_dir(dir: &Path, command: &str, wait: Duration) -> Result<RepoLock> {
     let _ = write!(file, "pid {}: mvc {command}", std::process::id());
     let _ = file.flush();
     Ok(RepoLock { _file: file, _cache: None })
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::Scope;
+
+    #[test]
+    fn scope_translates_both_ways_and_only_inside_the_project() {
+        let root = Scope::root();
+        assert_eq!((root.to_git("x/y"), root.from_git("x/y")), ("x/y".to_string(), Some("x/y")));
+        let a = Scope::subdir("ml/a").unwrap();
+        assert_eq!(a.to_git("data/x.mvc"), "ml/a/data/x.mvc");
+        assert_eq!(a.to_git(""), "ml/a");
+        assert_eq!(a.from_git("ml/a/data/x.mvc"), Some("data/x.mvc"));
+        assert_eq!(a.from_git("ml/a"), Some(""));
+        assert_eq!(a.from_git("ml/ab/x"), None);
+        assert_eq!(a.from_git("ml/b/x"), None);
+        assert!(Scope::subdir("../x").is_err() && Scope::subdir("a/.git").is_err());
+    }
+
+    #[test]
+    fn state_names_are_one_readable_segment() {
+        assert_eq!(Scope::subdir("ml/a b").unwrap().state_name(), "ml%2Fa%20b");
+        assert_ne!(Scope::subdir("a/b").unwrap().state_name(), Scope::subdir("a%2Fb").unwrap().state_name());
+        let long = Scope::subdir("x/".repeat(100).trim_end_matches('/')).unwrap().state_name();
+        assert!(long.len() <= 120 && !long.contains('/'), "{long}");
+    }
 }

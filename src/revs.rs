@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::pointer::{self, Pointer};
+use crate::repo::Scope;
 
 /// Which revisions a command looks at, besides (or instead of) the workspace.
 #[derive(Debug, Clone, Default)]
@@ -107,17 +108,20 @@ pub fn resolve(git: &git2::Repository, rev: &str) -> Result<git2::Oid> {
     Ok(commit.id())
 }
 
-/// Every pointer at `commit`, keyed by artifact path.
-pub fn artifacts_at(git: &git2::Repository, commit: git2::Oid) -> Result<BTreeMap<String, Pointer>> {
-    let pointers = pointers_in_commit(git, commit, &|_| true, &mut HashSet::new())?;
+/// Every pointer of the project at `scope` at `commit`, keyed by project-relative artifact
+/// path.
+pub fn artifacts_at(git: &git2::Repository, scope: &Scope, commit: git2::Oid) -> Result<BTreeMap<String, Pointer>> {
+    let pointers = pointers_in_commit(git, scope, commit, &|_| true, &mut HashSet::new())?;
     Ok(pointers.into_iter().map(|(rel, p)| (rel[..rel.len() - pointer::SUFFIX.len()].to_string(), p)).collect())
 }
 
-/// Every pointer in `commit`'s tree whose artifact path passes `keep`, keyed by pointer path.
-/// Identical subtrees already seen (in `visited`) are skipped, which makes walking many
-/// commits of one history cheap.
+/// Every pointer in the project's part of `commit`'s tree (the directory of `scope`, leaving
+/// out projects in its subdirectories) whose artifact path passes `keep`, keyed by
+/// project-relative pointer path. Identical subtrees already seen (in `visited`) are
+/// skipped, which makes walking many commits of one history cheap.
 pub fn pointers_in_commit(
     git: &git2::Repository,
+    scope: &Scope,
     commit: git2::Oid,
     keep: &dyn Fn(&str) -> bool,
     visited: &mut HashSet<git2::Oid>,
@@ -125,8 +129,15 @@ pub fn pointers_in_commit(
     let commit = git.find_commit(commit).context("reading a commit")?;
     let tree = commit.tree().context("reading a commit's tree")?;
     let mut out = BTreeMap::new();
+    let Some(tree) = scope.tree(git, tree)? else { return Ok(out) };
     walk_tree(git, &tree, "", keep, visited, &mut out, &commit.id().to_string())?;
     Ok(out)
+}
+
+/// Whether a subtree is another project's directory (it holds `.mvc/config`): its pointers
+/// are that project's.
+fn is_project_tree(tree: &git2::Tree) -> bool {
+    tree.get_path(Path::new(".mvc/config")).is_ok()
 }
 
 fn walk_tree(
@@ -154,6 +165,9 @@ fn walk_tree(
                     continue;
                 }
                 let sub = git.find_tree(entry.id()).context("reading a tree")?;
+                if is_project_tree(&sub) {
+                    continue;
+                }
                 walk_tree(git, &sub, &path, keep, visited, out, commit)?;
             }
             Some(git2::ObjectType::Blob) if name.ends_with(pointer::SUFFIX) && name.len() > pointer::SUFFIX.len() => {

@@ -81,7 +81,7 @@ pub fn add(repo: &Repo, opts: &AddOptions, reporter: &dyn Reporter) -> Result<Ad
         let stored = store_artifact(repo, index, rel, &opts.meta, &opts.cwd, opts.follow_symlinks, reporter)?;
         to_stage.push(format!("{rel}{}", crate::pointer::SUFFIX));
         // Only a `.gitignore` we changed is staged, so the user's own edits to it stay theirs.
-        if let Some(gitignore) = crate::git::ignore_artifact(&repo.git, &repo.root, rel)?
+        if let Some(gitignore) = crate::git::ignore_artifact(&repo.git, &repo.scope, &repo.root, rel)?
             && !to_stage.contains(&gitignore)
         {
             to_stage.push(gitignore);
@@ -129,7 +129,7 @@ fn check_addable(repo: &Repo, cwd: &Path, path: &Path) -> Result<String> {
             format!("record changes to it with `mvc commit {}`", crate::text::shell_quote(&parent.rel))
         ));
     }
-    if crate::git::is_tracked(&repo.git, &rel)? {
+    if crate::git::is_tracked(&repo.git, &repo.scope, &rel)? {
         bail!(hinted(
             format!("`{}` is already tracked by git", path.display()),
             format!("stop tracking it in git first: `git rm -r --cached -- {}`", crate::text::shell_quote(&rel))

@@ -143,7 +143,7 @@ fn find(repo: &Repo, commit: Option<git2::Oid>, rel: &str) -> Result<(String, Po
     let mut candidate = rel;
     loop {
         let found = match commit {
-            Some(c) => crate::revs::artifacts_at(&repo.git, c)?.remove(candidate),
+            Some(c) => crate::revs::artifacts_at(&repo.git, &repo.scope, c)?.remove(candidate),
             None => {
                 let a = crate::ops::Artifact::from_rel(candidate);
                 if repo.abs(&a.pointer_rel).is_file() { Some(a.load_pointer(repo)?) } else { None }

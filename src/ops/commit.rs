@@ -61,12 +61,12 @@ pub fn commit(repo: &Repo, opts: &CommitOptions, reporter: &dyn Reporter) -> Res
             }
         }
     }
-    crate::git::stage(&repo.git, &to_stage)?;
+    crate::git::stage(&repo.git, &repo.scope, &to_stage)?;
     let commit = match &opts.message {
         Some(message) => {
             // Pointers staged earlier (by `mvc add` without `-m`) are committed too, with the
             // `.gitignore`s beside them: `commit -m` records everything mvc has staged.
-            let staged = crate::git::staged_changes(&repo.git, &|p| {
+            let staged = crate::git::staged_changes(&repo.git, &repo.scope, &|p| {
                 p.ends_with(crate::pointer::SUFFIX) || p == ".gitignore" || p.ends_with("/.gitignore")
             })?;
             for path in staged {
@@ -81,11 +81,12 @@ pub fn commit(repo: &Repo, opts: &CommitOptions, reporter: &dyn Reporter) -> Res
                     to_stage.push(gitignore);
                 }
             }
-            let project = crate::git::staged_changes(&repo.git, &|p| crate::git::PROJECT_FILES.contains(&p))?;
+            let project =
+                crate::git::staged_changes(&repo.git, &repo.scope, &|p| crate::git::PROJECT_FILES.contains(&p))?;
             if to_stage.is_empty() && project.is_empty() {
                 None
             } else {
-                Some(crate::git::commit_command(&repo.git, &to_stage, message)?.to_string())
+                Some(crate::git::commit_command(&repo.git, &repo.scope, &to_stage, message)?.to_string())
             }
         }
         None => None,

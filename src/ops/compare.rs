@@ -186,7 +186,9 @@ fn step_log_metrics(repo: &Repo, side: &Side) -> Result<Vec<(String, BTreeMap<St
     let patterns = crate::exp::log_patterns(&repo.config)?;
     let logs = match side {
         Side::Workspace => crate::exp::workspace_logs(&repo.root, &patterns)?,
-        Side::Rev(rev) => crate::exp::commit_logs(&repo.git, crate::revs::resolve(&repo.git, rev)?, &patterns)?,
+        Side::Rev(rev) => {
+            crate::exp::commit_logs(&repo.git, &repo.scope, crate::revs::resolve(&repo.git, rev)?, &patterns)?
+        }
     };
     Ok(logs
         .into_iter()

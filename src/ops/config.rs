@@ -42,6 +42,9 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
     if let (Some((name, setting)), Some(_)) = (crate::secrets::remote_secret(key), value) {
         crate::secrets::check_layer(name, setting, layer)?;
     }
+    if let (Some((name, setting)), Some(_)) = (key.strip_prefix("remotes.").and_then(|k| k.rsplit_once('.')), value) {
+        crate::ops::remote::check_own_layer(name, setting, layer)?;
+    }
     if key == "cache.dir" && layer == Layer::Repo {
         bail!(crate::error::hinted(
             "`cache.dir` cannot be set in the committed repo config",
@@ -76,7 +79,7 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
         bail!("`{key}` was not changed: {e:#}");
     }
     if layer == Layer::Repo {
-        crate::git::stage(&repo.git, &[".mvc/config".to_string()])?;
+        crate::git::stage(&repo.git, &repo.scope, &[".mvc/config".to_string()])?;
     }
     Ok(())
 }

@@ -193,7 +193,12 @@ fn fetch_targets(
             usable.push(t);
         }
         targets = usable;
-        match transfer::fetch(&remote, &cache, &objects, reporter).await {
+        // Reuse only saves bytes: when the sources cannot be worked out, everything is downloaded.
+        let sources = reuse_sources(repo, &remote, &targets).unwrap_or_else(|e| {
+            crate::notices::warn(format!("pulling without reusing cached versions: {e:#}"));
+            Vec::new()
+        });
+        match transfer::fetch_reusing(&remote, &cache, &objects, &sources, reporter).await {
             Ok(s) => stats = stats.plus(&s),
             Err(e) => failed = Some(e),
         }
@@ -206,4 +211,18 @@ fn fetch_targets(
     remote.forget_lost(repo.stat_index());
     let (stats, failed) = result?;
     Ok(Fetched { remote: remote.name, stats, targets, failed })
+}
+
+/// On a chunked remote, the cache objects a fetch of `targets` can copy chunks from (other
+/// versions of the same artifacts, `dedup::local_sources`), looked for only when some target
+/// lacks data; none on a loose remote.
+fn reuse_sources(repo: &Repo, remote: &crate::remote::Remote, targets: &[Target]) -> Result<Vec<crate::hash::Oid>> {
+    if !matches!(remote.layout(), crate::remote::Layout::Chunked(_)) {
+        return Ok(Vec::new());
+    }
+    let lacking: Vec<&Target> = targets.iter().filter(|t| !fetched_whole(repo, t)).collect();
+    if lacking.is_empty() {
+        return Ok(Vec::new());
+    }
+    crate::ops::dedup::local_sources(repo, &lacking)
 }

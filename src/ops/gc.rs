@@ -209,12 +209,16 @@ fn ref_tip_pointers(repo: &Repo, registry: &crate::registry_store::Registry) -> 
             // Walked afresh: a tree shared with another ref must not lose what it keeps there.
             Some(paths) => {
                 let keep = |artifact: &str| !paths.iter().any(|p| p == artifact);
-                for p in revs::pointers_in_commit(&repo.git, commit.id(), &keep, &mut HashSet::new())?.into_values() {
+                for p in revs::pointers_in_commit(&repo.git, &repo.scope, commit.id(), &keep, &mut HashSet::new())?
+                    .into_values()
+                {
                     out.insert(p.oid, p);
                 }
             }
             None => {
-                for p in revs::pointers_in_commit(&repo.git, commit.id(), &|_| true, &mut visited)?.into_values() {
+                for p in revs::pointers_in_commit(&repo.git, &repo.scope, commit.id(), &|_| true, &mut visited)?
+                    .into_values()
+                {
                     out.insert(p.oid, p);
                 }
             }
@@ -240,7 +244,7 @@ fn referenced_pointers(
     }
     let mut visited = HashSet::new();
     for commit in revs::commits(&repo.git, &opts.revs)? {
-        for p in revs::pointers_in_commit(&repo.git, commit, &|_| true, &mut visited)?.into_values() {
+        for p in revs::pointers_in_commit(&repo.git, &repo.scope, commit, &|_| true, &mut visited)?.into_values() {
             out.insert(p.oid, p);
         }
     }
@@ -254,7 +258,7 @@ fn referenced_pointers(
         walk.simplify_first_parent()?;
         if walk.push_head().is_ok() {
             for id in walk {
-                for (rel, p) in revs::artifacts_at(&repo.git, id?)? {
+                for (rel, p) in revs::artifacts_at(&repo.git, &repo.scope, id?)? {
                     let versions = seen.entry(rel).or_default();
                     if versions.len() < n && !versions.contains(&p.oid) {
                         versions.push(p.oid);

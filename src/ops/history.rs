@@ -36,7 +36,7 @@ impl Side {
 /// Every artifact's pointer on one side, keyed by artifact path.
 pub fn pointers(repo: &Repo, side: &Side) -> Result<BTreeMap<String, Pointer>> {
     match side {
-        Side::Rev(rev) => revs::artifacts_at(&repo.git, revs::resolve(&repo.git, rev)?),
+        Side::Rev(rev) => revs::artifacts_at(&repo.git, &repo.scope, revs::resolve(&repo.git, rev)?),
         Side::Workspace => {
             // An unreadable pointer is reported (exit 1) and the rest still compared.
             Ok(crate::ops::load_pointers(repo, tracked(repo)?).into_iter().map(|(a, p)| (a.rel, p)).collect())
@@ -249,8 +249,10 @@ pub fn log(repo: &Repo, artifact: &Artifact) -> Result<Vec<LogEntry>> {
         return Ok(Vec::new());
     }
     let pointer_path = std::path::Path::new(&artifact.pointer_rel);
-    let blob_at =
-        |commit: &git2::Commit| commit.tree().ok().and_then(|t| t.get_path(pointer_path).ok()).map(|e| e.id());
+    let git_pointer = repo.git_path(&artifact.pointer_rel);
+    let blob_at = |commit: &git2::Commit| {
+        commit.tree().ok().and_then(|t| t.get_path(std::path::Path::new(&git_pointer)).ok()).map(|e| e.id())
+    };
     let mut out = Vec::new();
     for id in walk {
         let commit = git.find_commit(id.context("walking git history")?)?;

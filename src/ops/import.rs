@@ -164,7 +164,7 @@ fn stage(repo: &Repo, rels: &[String], message: Option<&str>) -> Result<Option<S
     let mut to_stage = Vec::new();
     for rel in rels {
         to_stage.push(format!("{rel}{}", crate::pointer::SUFFIX));
-        crate::git::ignore_artifact(&repo.git, &repo.root, rel)?;
+        crate::git::ignore_artifact(&repo.git, &repo.scope, &repo.root, rel)?;
         let gitignore = crate::git::gitignore_of(rel);
         if !to_stage.contains(&gitignore) && repo.abs(&gitignore).exists() {
             to_stage.push(gitignore);

@@ -137,7 +137,12 @@ pub fn import_lfs(opts: &ImportLfsOptions, reporter: &dyn Reporter) -> Result<Im
     }
 
     if !root.join(crate::repo::MVC_DIR).join("config").is_file() {
-        crate::ops::init::init(&crate::ops::init::InitOptions { cwd: root.clone(), force: false, message: None })?;
+        crate::ops::init::init(&crate::ops::init::InitOptions {
+            cwd: root.clone(),
+            force: false,
+            subdir: false,
+            message: None,
+        })?;
         report.staged.extend([".mvc/config".to_string(), ".mvc/.gitignore".to_string()]);
     }
     let repo = Repo::open(&root)?;
@@ -162,7 +167,7 @@ pub fn import_lfs(opts: &ImportLfsOptions, reporter: &dyn Reporter) -> Result<Im
         )?;
         report.staged.push(path.clone());
         report.staged.push(format!("{path}{}", crate::pointer::SUFFIX));
-        if let Some(g) = crate::git::ignore_artifact(&repo.git, &repo.root, path)? {
+        if let Some(g) = crate::git::ignore_artifact(&repo.git, &repo.scope, &repo.root, path)? {
             report.staged.push(g);
         }
         report.artifacts.push(LfsImported {
@@ -201,6 +206,7 @@ pub fn import_lfs(opts: &ImportLfsOptions, reporter: &dyn Reporter) -> Result<Im
     report.staged.dedup();
     crate::git::stage(
         &repo.git,
+        &repo.scope,
         &report.staged.iter().filter(|s| !found.iter().any(|(p, _)| p == *s)).cloned().collect::<Vec<_>>(),
     )?;
     Ok(report)

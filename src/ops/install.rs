@@ -1,7 +1,9 @@
 //! `mvc install`: git hooks that keep data in step with git (checkout after a branch switch
 //! or merge, refuse commits of modified artifacts, push data before pointers leave), and a
 //! merge driver for pointers. A user's existing hook is kept and chained, never overwritten;
-//! `--uninstall` removes exactly what was added.
+//! `--uninstall` removes exactly what was added. Hooks belong to the git repository, so one
+//! hook serves every project in it that ran `mvc install` (`# mvc-project: DIR` lines), running
+//! mvc in each project's directory in turn.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -13,6 +15,9 @@ use crate::repo::Repo;
 
 /// The line that marks a hook as ours.
 const MARKER: &str = "# mvc-hook: installed by `mvc install`; `mvc install --uninstall` removes it";
+/// The line naming a project (its directory relative to the git root, `.` for the root) that
+/// a hook runs mvc in.
+const PROJECT_LINE: &str = "# mvc-project: ";
 /// Suffix of a user's hook that ours runs first.
 const CHAINED: &str = ".pre-mvc";
 /// Pointer files use the mvc merge driver (written to `.git/info/attributes`).
@@ -35,21 +40,33 @@ pub struct InstallReport {
 pub fn install(repo: &Repo, uninstall: bool) -> Result<InstallReport> {
     let dir = crate::git::hooks_dir(&repo.git);
     let mut report = InstallReport { hooks_dir: dir.clone(), ..Default::default() };
+    let me = if repo.scope.is_root() { ".".to_string() } else { repo.scope.prefix().to_string() };
+    if me.contains(['\n', '\r']) {
+        anyhow::bail!("the project's directory name has a line break; hooks cannot name it");
+    }
     fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
     for name in HOOKS {
         let path = dir.join(name);
         let chained = dir.join(format!("{name}{CHAINED}"));
-        let ours = fs::read_to_string(&path).is_ok_and(|t| t.contains(MARKER));
+        let existing = fs::read_to_string(&path).ok();
+        let ours = existing.as_deref().is_some_and(|t| t.contains(MARKER));
+        let mut projects = if ours { projects_of(existing.as_deref().unwrap_or_default()) } else { Vec::new() };
+        projects.retain(|p| *p != me);
         if uninstall {
-            if ours {
+            if ours && projects.is_empty() {
                 fs::remove_file(&path).with_context(|| format!("removing `{}`", path.display()))?;
                 report.removed.push(name.to_string());
                 if chained.exists() {
                     fs::rename(&chained, &path).with_context(|| format!("restoring `{}`", path.display()))?;
                 }
+            } else if ours {
+                write_hook(&path, name, &projects)?;
+                report.removed.push(name.to_string());
             }
             continue;
         }
+        projects.push(me.clone());
+        projects.sort();
         if path.exists() && !ours {
             if chained.exists() {
                 anyhow::bail!(crate::error::hinted(
@@ -60,13 +77,43 @@ pub fn install(repo: &Repo, uninstall: bool) -> Result<InstallReport> {
             fs::rename(&path, &chained).with_context(|| format!("moving `{}` aside", path.display()))?;
             report.chained.push(name.to_string());
         }
-        let script = format!("#!/bin/sh\n{MARKER}\n{}{}", prelude(name), hook_body(name));
-        crate::fsutil::write_atomic(&path, script.as_bytes(), 0o755)?;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))?;
+        write_hook(&path, name, &projects)?;
         report.installed.push(name.to_string());
     }
-    merge_driver(repo, uninstall)?;
+    let others_remain =
+        uninstall && HOOKS.iter().any(|name| fs::read_to_string(dir.join(name)).is_ok_and(|t| t.contains(MARKER)));
+    if !others_remain {
+        merge_driver(repo, uninstall)?;
+    }
     Ok(report)
+}
+
+/// The projects a hook of ours serves; a hook from before projects were listed served the
+/// root project.
+fn projects_of(script: &str) -> Vec<String> {
+    let listed: Vec<String> = script.lines().filter_map(|l| l.strip_prefix(PROJECT_LINE)).map(str::to_string).collect();
+    if listed.is_empty() { vec![".".to_string()] } else { listed }
+}
+
+/// Writes the hook `name` running mvc in each of `projects` (git-root-relative directories;
+/// git runs hooks at the work tree's root), one after the other, each in a subshell so its
+/// `exit 0` ends only its own part. A failing part (pre-commit's refusal) fails the hook.
+fn write_hook(path: &std::path::Path, name: &str, projects: &[String]) -> Result<()> {
+    let mut script = format!("#!/bin/sh\n{MARKER}\n");
+    for p in projects {
+        script.push_str(&format!("{PROJECT_LINE}{p}\n"));
+    }
+    script.push_str(&prelude(name));
+    for p in projects {
+        script.push_str(&format!(
+            "( cd -- {} || exit 1\n{}) || exit $?\n",
+            crate::text::shell_quote(p),
+            hook_body(name)
+        ));
+    }
+    crate::fsutil::write_atomic(path, script.as_bytes(), 0o755)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))?;
+    Ok(())
 }
 
 /// Registers `mvc merge-driver` for `*.mvc` in this clone's git config and info/attributes.
@@ -123,7 +170,9 @@ git_dir="$(git rev-parse --git-dir)"
 if [ -d "$git_dir/rebase-merge" ] || [ -d "$git_dir/rebase-apply" ]; then exit 0; fi
 "#;
 
-const PRE_COMMIT: &str = r#"if ! mvc status --check=modified >&2; then
+const PRE_COMMIT: &str = r#"# Only a project this commit changes (another project's edits are not this commit's).
+if git diff --cached --quiet -- .; then exit 0; fi
+if ! mvc status --check=modified >&2; then
     echo "mvc: tracked artifacts changed since their pointers were written; record them with \`mvc commit\` (or restore them with \`mvc checkout\`), then commit again" >&2
     exit 1
 fi

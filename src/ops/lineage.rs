@@ -51,7 +51,7 @@ pub fn lineage(repo: &Repo, target: &str, cwd: &std::path::Path, rev: Option<&st
             let resolved = reg.resolve(&r)?;
             let label = format!("{}@{}", resolved.name, resolved.version.name);
             let (commit, path) = reg.locate(&r)?;
-            let at = crate::revs::artifacts_at(&repo.git, commit)?;
+            let at = crate::revs::artifacts_at(&repo.git, &repo.scope, commit)?;
             let pointer =
                 at.get(&path).cloned().ok_or_else(|| anyhow::anyhow!("`{path}` is not in commit {commit}"))?;
             (path, pointer, Some(commit.to_string()), Some(label))
@@ -62,7 +62,7 @@ pub fn lineage(repo: &Repo, target: &str, cwd: &std::path::Path, rev: Option<&st
             match rev {
                 Some(rev) => {
                     let commit = crate::revs::resolve(&repo.git, rev)?;
-                    let pointer = crate::revs::artifacts_at(&repo.git, commit)?
+                    let pointer = crate::revs::artifacts_at(&repo.git, &repo.scope, commit)?
                         .remove(&rel)
                         .ok_or_else(|| anyhow::anyhow!("`{rel}` is not tracked at `{}`", crate::text::sanitize(rev)))?;
                     (rel, pointer, Some(commit.to_string()), None)

@@ -89,7 +89,7 @@ pub fn ls_url(opts: &LsUrlOptions) -> Result<LsUrlReport> {
     let wanted: Vec<String> = opts.paths.iter().map(|p| crate::ops::source::clean_path(p)).collect::<Result<_>>()?;
     let reg = crate::registry_store::Registry::load(&git, None, None)?;
     let mut artifacts = Vec::new();
-    for (path, pointer) in crate::revs::artifacts_at(&git, commit)? {
+    for (path, pointer) in crate::revs::artifacts_at(&git, &crate::repo::Scope::root(), commit)? {
         let keep = wanted.is_empty() || wanted.iter().any(|w| path == *w || path.starts_with(&format!("{w}/")));
         if keep {
             let versions = versions_at(&reg, &path);

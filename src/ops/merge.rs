@@ -112,7 +112,10 @@ pub fn run_driver(cwd: &Path, base: &Path, ours: &Path, theirs: &Path, path: &st
     if !path.ends_with(crate::pointer::SUFFIX) {
         bail!("`{path}` is not a pointer file");
     }
-    let repo = crate::repo::Repo::open(cwd).ok();
+    // The pointer's own project (a monorepo can hold several): open it from the pointer's
+    // directory, as git runs the driver at the work tree's root.
+    let dir = cwd.join(crate::git::split_parent(path).0);
+    let repo = crate::repo::Repo::open(if dir.is_dir() { &dir } else { cwd }).ok();
     let cache = repo.as_ref().map(|r| r.cache());
     merge_pointers(cache.as_ref(), base, ours, theirs, path)
 }

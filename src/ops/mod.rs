@@ -8,6 +8,7 @@ pub mod checkout;
 pub mod commit;
 pub mod compare;
 pub mod config;
+pub mod dedup;
 pub mod doctor;
 pub mod du;
 pub mod exp;
@@ -91,7 +92,7 @@ impl Artifact {
 /// name no artifact may have (`..mvc`, `.git.mvc`) is reported as a problem and skipped.
 pub fn tracked(repo: &Repo) -> Result<Vec<Artifact>> {
     let mut out = Vec::new();
-    for pointer_rel in crate::git::indexed_pointers(&repo.git)? {
+    for pointer_rel in crate::git::indexed_pointers(&repo.git, &repo.scope)? {
         let rel = pointer_rel.strip_suffix(pointer::SUFFIX).unwrap_or(&pointer_rel);
         match Artifact::checked(rel) {
             Ok(a) if repo.abs(&a.pointer_rel).exists() => out.push(a),
@@ -173,9 +174,9 @@ pub fn enclosing_artifact(repo: &Repo, rel: &str) -> Option<Artifact> {
 /// [`crate::git::commit_command`]. Every command that changes committed files ends here, so
 /// `-m` means the same everywhere. Returns the commit id.
 pub fn stage_and_commit(repo: &Repo, rels: &[String], message: Option<&str>) -> Result<Option<String>> {
-    crate::git::stage(&repo.git, rels)?;
+    crate::git::stage(&repo.git, &repo.scope, rels)?;
     match message {
-        Some(message) => Ok(Some(crate::git::commit_command(&repo.git, rels, message)?.to_string())),
+        Some(message) => Ok(Some(crate::git::commit_command(&repo.git, &repo.scope, rels, message)?.to_string())),
         None => Ok(None),
     }
 }

@@ -139,7 +139,9 @@ pub fn step_chart(repo: &Repo, cols: &[Column], metrics: &[String]) -> Result<Ch
     for col in cols {
         let logs = match &col.side {
             Side::Workspace => crate::exp::workspace_logs(&repo.root, &patterns)?,
-            Side::Rev(rev) => crate::exp::commit_logs(&repo.git, crate::revs::resolve(&repo.git, rev)?, &patterns)?,
+            Side::Rev(rev) => {
+                crate::exp::commit_logs(&repo.git, &repo.scope, crate::revs::resolve(&repo.git, rev)?, &patterns)?
+            }
         };
         let parsed: Vec<(String, Vec<crate::exp::Step>)> =
             logs.into_iter().map(|(path, text)| (path, crate::exp::parse_log(&text))).collect();

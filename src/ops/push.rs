@@ -85,7 +85,7 @@ pub fn push(
     if !remote.read_only {
         rt.block_on(remote.check_layout(true))?;
         if let crate::remote::Layout::Chunked(_) = remote.layout() {
-            set.history = earlier_versions(repo, &targets)?;
+            set.history = crate::ops::dedup::earlier_versions(repo, &targets)?;
         }
     }
     let index = repo.stat_index();
@@ -110,47 +110,4 @@ pub fn push(
         })
         .collect();
     Ok(PushReport { remote: remote.name, artifacts: targets.len(), stats, repaired })
-}
-
-/// Versions of an artifact `history` looks back at by default (`core.dedup_depth`).
-pub const DEFAULT_DEDUP_DEPTH: usize = 8;
-
-/// For each target's object, the other objects its artifact's pointer named in git history
-/// (newest first, at most `core.dedup_depth`).
-fn earlier_versions(
-    repo: &Repo,
-    targets: &[crate::ops::transfer::Target],
-) -> Result<std::collections::HashMap<crate::hash::Oid, Vec<crate::hash::Oid>>> {
-    let depth = match crate::config::get_dotted(&repo.config.merged, "core.dedup_depth") {
-        None => DEFAULT_DEDUP_DEPTH,
-        Some(v) => match v.as_u64() {
-            Some(n @ 0..=1000) => n as usize,
-            _ => anyhow::bail!(
-                "`core.dedup_depth` must be a number from 0 to 1000, got `{}`",
-                crate::text::sanitize(&v.to_string())
-            ),
-        },
-    };
-    let mut out: std::collections::HashMap<crate::hash::Oid, Vec<crate::hash::Oid>> = Default::default();
-    let mut logs: std::collections::HashMap<String, Vec<crate::hash::Oid>> = Default::default();
-    for t in targets {
-        if depth == 0 {
-            break;
-        }
-        if !logs.contains_key(&t.artifact.rel) {
-            let mut oids = Vec::new();
-            for entry in crate::ops::history::log(repo, &t.artifact)? {
-                if let Some(p) = entry.pointer
-                    && !oids.contains(&p.oid)
-                {
-                    oids.push(p.oid);
-                }
-            }
-            logs.insert(t.artifact.rel.clone(), oids);
-        }
-        let earlier: Vec<_> =
-            logs[&t.artifact.rel].iter().filter(|o| **o != t.pointer.oid).take(depth).copied().collect();
-        out.entry(t.pointer.oid).or_default().extend(earlier);
-    }
-    Ok(out)
 }

@@ -13,6 +13,23 @@ use crate::repo::Repo;
 pub const PUBLIC_KEYS: &[&str] =
     &["url", "endpoint", "region", "jobs", "retries", "profile", "account_name", "use_emulator"];
 
+/// Settings only the per-clone config may hold (`--local`): they decide whom this machine's
+/// TLS trusts, which a cloned repository must not.
+pub const OWN_KEYS: &[&str] = &["ca_bundle"];
+
+/// Refuses an [`OWN_KEYS`] setting for the committed config (`remote modify`, `config set`).
+pub fn check_own_layer(name: &str, key: &str, layer: Layer) -> Result<()> {
+    if OWN_KEYS.contains(&key) && layer == Layer::Repo {
+        bail!(hinted(
+            format!(
+                "`{key}` of remote `{name}` cannot go into the committed config: a clone must not choose whom TLS trusts"
+            ),
+            format!("set it for this clone: `mvc remote modify {name} {key} PATH --local`")
+        ));
+    }
+    Ok(())
+}
+
 /// Settings that are secrets: only `--local`, read from stdin.
 pub use crate::secrets::SECRET_REMOTE_KEYS as SECRET_KEYS;
 
@@ -50,7 +67,7 @@ fn update(
     config::write_layer(&path, &map, layer == Layer::Local)?;
     // A change to the committed config is staged, like every committed file mvc changes.
     if layer == Layer::Repo {
-        crate::git::stage(&repo.git, &[".mvc/config".to_string()])?;
+        crate::git::stage(&repo.git, &repo.scope, &[".mvc/config".to_string()])?;
     }
     Ok(())
 }
@@ -145,13 +162,18 @@ pub fn modify(repo: &Repo, name: &str, key: &str, value: Option<&str>, layer: La
         bail!(hinted(format!("no remote named `{name}`"), "list remotes with `mvc remote list`"));
     }
     let secret = crate::secrets::is_secret_setting(key);
-    if !secret && !PUBLIC_KEYS.contains(&key) {
+    let own = OWN_KEYS.contains(&key);
+    if !secret && !own && !PUBLIC_KEYS.contains(&key) {
         bail!(
-            "unknown remote setting `{}`; known: {}, and secrets {}",
+            "unknown remote setting `{}`; known: {}, {} (with --local), and secrets {}",
             crate::text::sanitize(key),
             PUBLIC_KEYS.join(", "),
+            OWN_KEYS.join(", "),
             SECRET_KEYS.join(", ")
         );
+    }
+    if value.is_some() {
+        check_own_layer(name, key, layer)?;
     }
     if let (Some(v), "url" | "endpoint", false) = (value, key, layer == Layer::Local) {
         crate::secrets::check_url(name, key, v)?;

@@ -76,7 +76,7 @@ pub fn rename(repo: &Repo, opts: &MoveOptions) -> Result<MoveReport> {
     fs::remove_file(repo.abs(&from.pointer_rel)).with_context(|| format!("removing `{}`", from.pointer_rel))?;
     let mut to_stage = vec![from.pointer_rel.clone(), to.pointer_rel.clone()];
     to_stage.extend(crate::git::unignore_artifact(&repo.root, &from.rel)?);
-    to_stage.extend(crate::git::ignore_artifact(&repo.git, &repo.root, &to.rel)?);
+    to_stage.extend(crate::git::ignore_artifact(&repo.git, &repo.scope, &repo.root, &to.rel)?);
     repo.stat_index().forget_prefix(&from.rel);
     let commit = crate::ops::stage_and_commit(repo, &to_stage, opts.message.as_deref())?;
     Ok(MoveReport { from: from.rel, to: to.rel, commit })

@@ -33,7 +33,7 @@ pub struct RestoreOptions {
 pub fn restore(repo: &Repo, opts: &RestoreOptions, reporter: &dyn Reporter) -> Result<CheckoutReport> {
     let commit = revs::resolve(&repo.git, &opts.rev)?;
     let wanted = filters(repo, &opts.cwd, &opts.targets)?;
-    let at_rev = revs::artifacts_at(&repo.git, commit)?;
+    let at_rev = revs::artifacts_at(&repo.git, &repo.scope, commit)?;
     for f in &wanted {
         if !at_rev.keys().any(|a| f.is_empty() || a == f || a.starts_with(&format!("{f}/"))) {
             anyhow::bail!(crate::error::hinted(
@@ -44,7 +44,7 @@ pub fn restore(repo: &Repo, opts: &RestoreOptions, reporter: &dyn Reporter) -> R
     }
     let _lock = repo.lock("checkout")?;
     let index = repo.stat_index();
-    let tree = repo.git.find_commit(commit)?.tree()?;
+    let tree = repo.project_tree(commit)?.context("the revision does not have this project's directory")?;
     let mut artifacts = Vec::new();
     for (rel, pointer) in at_rev {
         if !wanted.is_empty() && !wanted.iter().any(|f| f.is_empty() || rel == *f || rel.starts_with(&format!("{f}/")))
@@ -108,13 +108,13 @@ fn restore_one(
         ));
     }
     crate::fsutil::write_atomic(&pointer_abs, pointer_bytes, 0o644)?;
-    crate::git::ignore_artifact(&repo.git, &repo.root, &artifact.rel)?;
+    crate::git::ignore_artifact(&repo.git, &repo.scope, &repo.root, &artifact.rel)?;
     checkout_one(repo, index, artifact, None, force, reporter)
 }
 
 /// The pointer's bytes at HEAD, if HEAD has it.
 fn committed_pointer(repo: &Repo, pointer_rel: &str) -> Option<Vec<u8>> {
     let tree = repo.git.head().ok()?.peel_to_tree().ok()?;
-    let entry = tree.get_path(Path::new(pointer_rel)).ok()?;
+    let entry = tree.get_path(Path::new(&repo.git_path(pointer_rel))).ok()?;
     Some(entry.to_object(&repo.git).ok()?.peel_to_blob().ok()?.content().to_vec())
 }

@@ -40,6 +40,9 @@ pub struct Located {
     pub artifact: String,
     /// That artifact's pointer at `commit`.
     pub pointer: Pointer,
+    /// The directory of the mvc project holding it (empty at the root; a monorepo's project
+    /// made by `mvc init --subdir` otherwise), whose `.mvc/config` names its remotes.
+    pub project: String,
 }
 
 /// What pulling a located artifact gave.
@@ -127,9 +130,9 @@ impl Clone {
             _ => found,
         };
         let tree = commit.tree().context("reading the commit's tree")?;
-        if tree.get_path(Path::new(".mvc/config")).is_err() {
+        let Some(project) = enclosing_project(&tree, &path) else {
             bail!("`{}` at {} is not an mvc project (it has no `.mvc/config`)", shown_url(&self.url), short(&commit));
-        }
+        };
         let artifact = enclosing_pointer(&tree, &path).ok_or_else(|| {
             anyhow::anyhow!(
                 "`{}` is not tracked by mvc in `{}` at {}",
@@ -150,7 +153,7 @@ impl Clone {
         let text = std::str::from_utf8(blob.content())
             .map_err(|_| anyhow::anyhow!("`{}` is not valid UTF-8", crate::text::sanitize(&pointer_rel)))?;
         let pointer = Pointer::parse(Path::new(&pointer_rel), text)?;
-        Ok((Located { commit: commit.id().to_string(), path, artifact, pointer }, used))
+        Ok((Located { commit: commit.id().to_string(), path, artifact, pointer, project }, used))
     }
 
     /// Pulls `located.path` from the project's remote into the clone's work tree, with a
@@ -165,17 +168,19 @@ impl Clone {
     ) -> Result<Pulled> {
         let commit = self.git.find_commit(git2::Oid::from_str(&located.commit)?)?;
         let mut checkout = git2::build::CheckoutBuilder::new();
-        checkout.force().disable_pathspec_match(true).path(".mvc/config").path(format!(
+        let scope = crate::repo::Scope::subdir(&located.project)?;
+        checkout.force().disable_pathspec_match(true).path(scope.to_git(".mvc/config")).path(format!(
             "{}{}",
             located.artifact,
             crate::pointer::SUFFIX
         ));
         self.git.checkout_tree(commit.as_object(), Some(&mut checkout)).context("checking out the pointer")?;
-        let mut repo = Repo::open(&self.dir)?;
+        let mut repo = Repo::open(&self.dir.join(&located.project))?;
+        let inner = scope.from_git(&located.path).context("the artifact is outside its project")?.to_string();
         // The scratch cache disappears with the clone: the output must own its bytes.
         repo.config.link = vec![LinkMode::Reflink, LinkMode::Copy];
         let fetch = FetchOptions {
-            targets: vec![PathBuf::from(&located.path)],
+            targets: vec![PathBuf::from(&inner)],
             cwd: repo.root.clone(),
             remote: remote.map(str::to_string),
             jobs,
@@ -194,7 +199,7 @@ impl Clone {
                 Outcome::Unchanged => {}
             }
         }
-        Ok(Pulled { data: repo.abs(&located.path), remote: report.remote, files, stats: report.stats })
+        Ok(Pulled { data: repo.abs(&inner), remote: report.remote, files, stats: report.stats })
     }
 }
 
@@ -287,6 +292,25 @@ fn resolve_rev<'r>(git: &'r git2::Repository, rev: Option<&str>, url: &str) -> R
     match found.and_then(|o| o.peel_to_commit()) {
         Ok(c) => Ok(c),
         Err(_) => bail!("`{}` is not a revision of `{}`", crate::text::sanitize(rev), shown_url(url)),
+    }
+}
+
+/// The mvc project holding `path` in a commit's tree: the nearest directory above it with a
+/// `.mvc/config` (the root, or a project made by `mvc init --subdir`).
+fn enclosing_project(tree: &git2::Tree, path: &str) -> Option<String> {
+    let mut dir = path;
+    loop {
+        dir = match dir.rfind('/') {
+            Some(i) => &dir[..i],
+            None => "",
+        };
+        let config = if dir.is_empty() { ".mvc/config".to_string() } else { format!("{dir}/.mvc/config") };
+        if tree.get_path(Path::new(&config)).is_ok_and(|e| e.kind() == Some(git2::ObjectType::Blob)) {
+            return Some(dir.to_string());
+        }
+        if dir.is_empty() {
+            return None;
+        }
     }
 }
 

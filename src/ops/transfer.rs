@@ -63,7 +63,7 @@ pub fn gather(repo: &Repo, cwd: &Path, targets: &[PathBuf], sel: &RevSelection) 
     let mut seen: BTreeMap<(String, crate::hash::Oid), ()> = BTreeMap::new();
     let mut out = Vec::new();
     for commit in revs::commits(&repo.git, sel)? {
-        for (pointer_rel, pointer) in revs::pointers_in_commit(&repo.git, commit, &keep, &mut visited)? {
+        for (pointer_rel, pointer) in revs::pointers_in_commit(&repo.git, &repo.scope, commit, &keep, &mut visited)? {
             let Some(artifact) = Artifact::from_pointer(&pointer_rel) else { continue };
             if seen.insert((artifact.rel.clone(), pointer.oid), ()).is_some() {
                 continue;

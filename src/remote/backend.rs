@@ -137,28 +137,69 @@ pub fn endpoint_trusted(repo: &Repo, name: &str, endpoint: Option<&str>) -> bool
     {
         return true;
     }
+    ["endpoint", "trusted_endpoint"]
+        .iter()
+        .any(|key| own_settings(repo, name, key).iter().any(|v| normal(v) == normal(endpoint)))
+}
+
+/// Values of remote `name`'s setting `key` in the user's own config layers (per-clone, then
+/// global), never the committed one: what only the person at this machine may decide.
+fn own_settings(repo: &Repo, name: &str, key: &str) -> Vec<String> {
+    let mut values = Vec::new();
     for layer in [Layer::Local, Layer::Global] {
         let Ok(path) = repo.layer_path(layer) else { continue };
         let Ok(map) = config::read_layer(&path) else { continue };
-        for key in ["endpoint", "trusted_endpoint"] {
-            if let Some(Value::String(v)) = config::get_dotted(&map, &format!("remotes.{name}.{key}"))
-                && normal(v) == normal(endpoint)
-            {
-                return true;
-            }
+        if let Some(Value::String(v)) = config::get_dotted(&map, &format!("remotes.{name}.{key}")) {
+            values.push(v.clone());
         }
     }
-    false
+    values
 }
 
-fn client_options(allow_http: bool) -> ClientOptions {
+/// Extra root certificates for remote `rc` (a company CA, a test server's own certificate):
+/// the `ca_bundle` file set in the user's own config (`mvc remote modify NAME ca_bundle PATH
+/// --local`), or for S3 `AWS_CA_BUNDLE`. A committed `ca_bundle` is ignored: a cloned
+/// repository must not choose whom this machine's TLS trusts.
+fn ca_certificates(repo: &Repo, rc: &RemoteConfig, s3: bool) -> Result<Vec<object_store::Certificate>> {
+    let own = own_settings(repo, &rc.name, "ca_bundle").into_iter().next();
+    if own.is_none() && rc.get("ca_bundle").is_some() {
+        crate::notices::warn(format!(
+            "remote `{}`: the committed `ca_bundle` is ignored; set it for this clone with `mvc remote modify {} ca_bundle PATH --local`",
+            rc.name, rc.name
+        ));
+    }
+    // A configured path is relative to the repository root, like a local remote's.
+    let env = || std::env::var_os("AWS_CA_BUNDLE").filter(|v| s3 && !v.is_empty()).map(std::path::PathBuf::from);
+    let Some(path) = own.map(|p| repo.root.join(p)).or_else(env) else { return Ok(Vec::new()) };
+    let shown = crate::text::sanitize(&path.to_string_lossy());
+    let pem =
+        std::fs::read(&path).with_context(|| format!("remote `{}`: cannot read the CA bundle `{shown}`", rc.name))?;
+    let certs = object_store::Certificate::from_pem_bundle(&pem).ok().filter(|c| !c.is_empty());
+    certs.with_context(|| format!("remote `{}`: the CA bundle `{shown}` holds no PEM certificate", rc.name))
+}
+
+fn client_options(allow_http: bool, ca: &[object_store::Certificate]) -> ClientOptions {
+    use_ring_for_tls();
     // No overall request timeout (it would cut long uploads and downloads); a stalled
     // connection is caught by the read timeout instead.
-    ClientOptions::new()
-        .with_allow_http(allow_http)
-        .with_timeout_disabled()
-        .with_connect_timeout(Duration::from_secs(5))
-        .with_read_timeout(Duration::from_secs(60))
+    ca.iter().fold(
+        ClientOptions::new()
+            .with_allow_http(allow_http)
+            .with_timeout_disabled()
+            .with_connect_timeout(Duration::from_secs(5))
+            .with_read_timeout(Duration::from_secs(60)),
+        |options, cert| options.with_root_certificate(cert.clone()),
+    )
+}
+
+/// TLS goes through rustls with ring's primitives (reqwest is built without a provider of its
+/// own, so no aws-lc C build): installed once per process, before the first client exists.
+fn use_ring_for_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Fails only when a provider is already installed, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 fn retry_config(rc: &RemoteConfig) -> Result<RetryConfig> {
@@ -234,6 +275,7 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
         root: Default::default(),
     };
     let allow_http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+    let ca = ca_certificates(repo, rc, url.starts_with("s3://") || url.starts_with("s3a://"))?;
     if url.starts_with("file:") && !url.starts_with("file://") {
         bail!(hinted(
             format!(
@@ -278,7 +320,7 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
             b = b
                 .with_bucket_name(bucket)
                 .with_region(s3_region(rc)?)
-                .with_client_options(client_options(allow_http))
+                .with_client_options(client_options(allow_http, &ca))
                 .with_retry(retry_config(rc)?);
             if let Some(e) = &endpoint {
                 b = b.with_endpoint(e).with_virtual_hosted_style_request(false);
@@ -303,7 +345,7 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
             }
             b = b
                 .with_bucket_name(bucket)
-                .with_client_options(client_options(allow_http))
+                .with_client_options(client_options(allow_http, &ca))
                 .with_retry(retry_config(rc)?);
             remote.store = Arc::new(b.build().map_err(|e| store_config_error(rc, e))?);
             remote.root = root_path(u.path())?;
@@ -343,7 +385,7 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
             }
             b = b
                 .with_container_name(container)
-                .with_client_options(client_options(allow_http))
+                .with_client_options(client_options(allow_http, &ca))
                 .with_retry(retry_config(rc)?);
             remote.store = Arc::new(b.build().map_err(|e| store_config_error(rc, e))?);
             remote.root = root_path(u.path())?;
@@ -351,7 +393,7 @@ fn open_with(repo: &Repo, rc: &RemoteConfig, jobs: Option<usize>, create: bool) 
         Some("http") | Some("https") => {
             let b = HttpBuilder::new()
                 .with_url(url.trim_end_matches('/'))
-                .with_client_options(client_options(url.starts_with("http://")))
+                .with_client_options(client_options(url.starts_with("http://"), &ca))
                 .with_retry(retry_config(rc)?);
             remote.store = Arc::new(b.build().map_err(|e| store_config_error(rc, e))?);
             remote.read_only = true;
@@ -491,8 +533,9 @@ fn ask_bucket_region(bucket: String) -> Option<String> {
     // Its own thread and runtime: `open` may run inside or outside the command's runtime.
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok();
-        let region = rt
-            .and_then(|rt| rt.block_on(object_store::aws::resolve_bucket_region(&bucket, &client_options(false))).ok());
+        let region = rt.and_then(|rt| {
+            rt.block_on(object_store::aws::resolve_bucket_region(&bucket, &client_options(false, &[]))).ok()
+        });
         let _ = tx.send(region);
     });
     rx.recv_timeout(std::time::Duration::from_secs(5)).ok().flatten()

@@ -18,6 +18,7 @@ use super::Remote;
 use super::chunk::Chunking;
 use super::pack::{self, Entry, PackWriter};
 use super::recipe::{ObjectRecipe, Recipe};
+use super::reuse::LocalChunks;
 use super::transfer::{DirObjects, Failure, Failures, Object, PushSet, TransferStats};
 use crate::cache::{Batch, Cache};
 use crate::hash::Oid;
@@ -781,6 +782,7 @@ struct Piece {
     offset: u64,
     id: Oid,
     stored_len: u32,
+    raw_len: u32,
     /// Index of the object in the group, and the offset in it.
     object: usize,
     at: u64,
@@ -788,11 +790,14 @@ struct Piece {
 
 /// Downloads `objects` that are not in the cache from a chunked remote: their recipes (unless
 /// this command read them already), then their terms in coalesced ranged GETs; every chunk is
-/// checked against its id, and every object against its oid before it is published.
+/// checked against its id, and every object against its oid before it is published. Chunks
+/// that cache objects `sources` (other versions of the same artifacts) hold are copied from
+/// them instead, once they hash to their ids (`reuse`).
 pub async fn fetch(
     remote: &Remote,
     cache: &Cache,
     objects: &[Object],
+    sources: &[Oid],
     reporter: &dyn Reporter,
 ) -> Result<TransferStats> {
     let mut stats = TransferStats::default();
@@ -838,14 +843,24 @@ pub async fn fetch(
     }
     let recipes: Vec<Arc<ObjectRecipe>> = needed.iter().filter_map(|o| remote.known.get(o)).collect();
     let total: u64 = recipes.iter().map(|r| r.size).sum();
+    let local = if recipes.is_empty() || sources.is_empty() {
+        LocalChunks::default()
+    } else {
+        // Cutting local versions the remote has no recipe for reads at most twice the bytes
+        // this fetch could save.
+        let (local, reads) = LocalChunks::load(remote, cache, sources, total.saturating_mul(2)).await?;
+        stats.checks += reads;
+        local
+    };
     reporter.start("fetching", recipes.len() as u64, total);
     for group in recipes.chunks(GROUP_OBJECTS) {
         if remote.stop.reason().is_some() {
             break;
         }
-        let (done, bytes, errors) = fetch_group(remote, cache, group, reporter).await?;
+        let (done, bytes, reused, errors) = fetch_group(remote, cache, group, &local, reporter).await?;
         stats.transferred += done as u64;
         stats.bytes += bytes;
+        stats.reused += reused;
         for f in errors {
             failures.push(f);
         }
@@ -854,13 +869,16 @@ pub async fn fetch(
     failures.into_result(stats)
 }
 
-/// Rebuilds one group of objects into temp files and publishes those that verify.
+/// Rebuilds one group of objects into temp files (chunks `local` holds copied from the cache,
+/// the rest downloaded) and publishes those that verify. Returns objects done, bytes
+/// downloaded, bytes copied locally and failures.
 async fn fetch_group(
     remote: &Remote,
     cache: &Cache,
     group: &[Arc<ObjectRecipe>],
+    local: &LocalChunks,
     reporter: &dyn Reporter,
-) -> Result<(usize, u64, Vec<Failure>)> {
+) -> Result<(usize, u64, u64, Vec<Failure>)> {
     let mut temps = Vec::new();
     for r in group {
         let (file, path) = cache.temp_file()?;
@@ -871,10 +889,21 @@ async fn fetch_group(
     for (i, r) in group.iter().enumerate() {
         let mut at = 0u64;
         for (pack, e) in r.entries() {
-            pieces.push(Piece { pack, offset: e.offset, id: e.id, stored_len: e.stored_len, object: i, at });
+            let (offset, id, stored_len, raw_len) = (e.offset, e.id, e.stored_len, e.raw_len);
+            pieces.push(Piece { pack, offset, id, stored_len, raw_len, object: i, at });
             at += e.raw_len as u64;
         }
     }
+    let (mut pieces, reused) = match tokio::task::block_in_place(|| take_local(cache, local, pieces, &temps)) {
+        Ok(r) => r,
+        Err(e) => {
+            for (_, path) in &temps {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+    };
+    reporter.advance(0, reused);
     pieces.sort_by_key(|p| (p.pack, p.offset));
     // Coalesce into ranges: same pack, close together, bounded in size.
     let mut ranges: Vec<(Oid, u64, u64, Vec<Piece>)> = Vec::new();
@@ -962,7 +991,40 @@ async fn fetch_group(
     }
     let cache = cache.clone();
     tokio::task::spawn_blocking(move || cache.publish(batch)).await.context("publishing downloads")??;
-    Ok((done, bytes, failures))
+    Ok((done, bytes, reused, failures))
+}
+
+/// Copies the pieces `local` holds from cache objects into their temp files (in parallel, one
+/// chunk in memory per thread); returns the pieces still to download and the bytes copied.
+fn take_local(
+    cache: &Cache,
+    local: &LocalChunks,
+    pieces: Vec<Piece>,
+    temps: &[(std::fs::File, std::path::PathBuf)],
+) -> Result<(Vec<Piece>, u64)> {
+    use rayon::prelude::*;
+    if local.is_empty() {
+        return Ok((pieces, 0));
+    }
+    let tried: Vec<Result<(Piece, bool)>> = pieces
+        .into_par_iter()
+        .map_init(Vec::new, |buf, p| {
+            let (file, path) = &temps[p.object];
+            let took = local
+                .copy(cache, &p.id, p.raw_len, file, p.at, buf)
+                .with_context(|| format!("writing `{}`", path.display()))?;
+            Ok((p, took))
+        })
+        .collect();
+    let mut rest = Vec::new();
+    let mut reused = 0;
+    for t in tried {
+        match t? {
+            (p, true) => reused += p.raw_len as u64,
+            (p, false) => rest.push(p),
+        }
+    }
+    Ok((rest, reused))
 }
 
 /// Decodes the records of one ranged read and writes each wanted chunk where it goes.

@@ -44,10 +44,22 @@ pub async fn fetch(
     objects: &[Object],
     reporter: &dyn Reporter,
 ) -> Result<TransferStats> {
+    fetch_reusing(remote, cache, objects, &[], reporter).await
+}
+
+/// [`fetch`], taking from cache objects `sources` (other versions of the same artifacts) the
+/// chunks they share with what is fetched, on a chunked remote; a loose remote ignores them.
+pub async fn fetch_reusing(
+    remote: &Remote,
+    cache: &Cache,
+    objects: &[Object],
+    sources: &[Oid],
+    reporter: &dyn Reporter,
+) -> Result<TransferStats> {
     remote.check_layout(false).await?;
     let _active = remote.stop.activate();
     if let super::Layout::Chunked(_) = remote.layout() {
-        return super::chunked::fetch(remote, cache, objects, reporter).await;
+        return super::chunked::fetch(remote, cache, objects, sources, reporter).await;
     }
     let mut stats = TransferStats::default();
     let mut seen = HashSet::new();

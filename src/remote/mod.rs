@@ -12,6 +12,7 @@ pub mod lock;
 pub mod migrate;
 pub mod pack;
 pub mod recipe;
+pub mod reuse;
 pub mod transfer;
 mod upload;
 
@@ -390,6 +391,12 @@ impl Remote {
         let name = &self.name;
         let quoted = crate::text::shell_quote(name);
         let (message, hint) = match &fault {
+            Fault::Unreachable(fault::Unreachable::Tls) => (
+                format!("cannot connect to remote `{name}` at {}: {}", self.endpoint, fault::Unreachable::Tls.describe()),
+                format!(
+                    "if the server's certificate comes from your own CA, give mvc that CA: `mvc remote modify {quoted} ca_bundle PATH --local` (or AWS_CA_BUNDLE for S3)"
+                ),
+            ),
             Fault::Unreachable(cause) => (
                 format!("cannot connect to remote `{name}` at {}: {}", self.endpoint, cause.describe()),
                 "check the URL/endpoint (`mvc remote list`) and your network, then re-run; objects already sent are not sent again".to_string(),

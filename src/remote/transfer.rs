@@ -17,7 +17,7 @@ use crate::manifest::Manifest;
 use crate::progress::Reporter;
 use crate::state::StatIndex;
 
-pub use super::download::{RemoteCopy, fetch, verify};
+pub use super::download::{RemoteCopy, fetch, fetch_reusing, verify};
 pub use super::upload::part_size;
 use super::upload::upload_all;
 
@@ -73,6 +73,9 @@ pub struct TransferStats {
     pub verified: u64,
     /// Objects that were missing or corrupt on the remote and were uploaded again.
     pub repaired: u64,
+    /// Bytes of fetched objects copied from other local versions instead of downloaded
+    /// (chunked remotes).
+    pub reused: u64,
 }
 
 impl TransferStats {
@@ -85,6 +88,7 @@ impl TransferStats {
             checks: self.checks + other.checks,
             verified: self.verified + other.verified,
             repaired: self.repaired + other.repaired,
+            reused: self.reused + other.reused,
         }
     }
 }

@@ -778,3 +778,177 @@ fn stale_and_dead_locks_are_ignored_fresh_foreign_ones_are_not() {
     .unwrap();
     env.mvc(&["push", "--verify"]).ok();
 }
+
+/// Pulls with `--json` and returns (bytes downloaded, bytes reused from the cache).
+fn pulled(env: &TestEnv) -> (u64, u64) {
+    let json = s3(env, &["pull", "--json"]).ok().json();
+    (json["bytes"].as_u64().unwrap(), json["reused_bytes"].as_u64().unwrap())
+}
+
+/// An S3-backed project whose `model.bin` (v1, `size` bytes) is pushed, and a clone that
+/// pulled it.
+fn pulled_v1(server: &S3Server, model: &[u8]) -> (TestEnv, TestEnv) {
+    let env = TestEnv::new();
+    env.write("model.bin", model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    env.mvc(&["remote", "add", "origin", &format!("s3://{BUCKET}/p"), "--layout", "chunked"]).ok();
+    env.mvc(&["remote", "modify", "origin", "endpoint", &server.endpoint]).ok();
+    commit(&env, "v1");
+    s3(&env, &["push", "-q"]).ok();
+    let clone = env.clone_repo();
+    let (bytes, reused) = pulled(&clone);
+    assert!(bytes >= model.len() as u64 && reused == 0, "v1 downloaded {bytes}, reused {reused}");
+    (env, clone)
+}
+
+#[test]
+fn pull_takes_unchanged_chunks_from_the_local_earlier_version() {
+    let server = S3Server::start();
+    let size = 24 << 20;
+    let mut model = noise(size, 21);
+    let (env, clone) = pulled_v1(&server, &model);
+
+    // v2: 1 MiB overwritten in place, pushed from the origin repository.
+    model[8 << 20..9 << 20].copy_from_slice(&noise(1 << 20, 22));
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    s3(&env, &["push", "-q"]).ok();
+
+    clone.git(&["pull", "-q"]);
+    let (bytes, reused) = pulled(&clone);
+    assert!(bytes < size as u64 / 10, "a 1 MiB change downloaded {bytes} bytes");
+    assert!(bytes_of_chunks(reused + bytes, size), "downloaded {bytes} + reused {reused}");
+    assert!(std::fs::read(clone.path("model.bin")).unwrap() == model, "the pulled file differs");
+    assert_eq!(clone.mvc(&["status", "--check"]).code, 0);
+    let run = s3(&clone, &["pull"]).ok();
+    insta::assert_snapshot!(run.stderr, @"pulled 0 objects (0 B) from `origin`; 1 already in the cache");
+}
+
+/// Whether `got` (downloaded pack bytes plus reused raw bytes) is about one object of `size`:
+/// pack records add 41 bytes per ~64 KiB chunk.
+fn bytes_of_chunks(got: u64, size: usize) -> bool {
+    got >= size as u64 && got < size as u64 + (size as u64 / 1000)
+}
+
+#[test]
+fn a_corrupt_local_earlier_version_is_downloaded_instead() {
+    let server = S3Server::start();
+    let size = 16 << 20;
+    let mut model = noise(size, 31);
+    let (env, clone) = pulled_v1(&server, &model);
+    let v1 = clone.pointer_oid("model.bin");
+
+    model[4 << 20..(4 << 20) + 4096].copy_from_slice(&noise(4096, 32));
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    s3(&env, &["push", "-q"]).ok();
+
+    // Bytes flipped in the cached v1 (as an edit through a hardlink would).
+    let object = clone.object(&v1);
+    let mut damaged = std::fs::read(&object).unwrap();
+    for at in [1 << 20, 10 << 20, (10 << 20) + 300_000] {
+        damaged[at] ^= 0xff;
+    }
+    std::fs::set_permissions(&object, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    std::fs::write(&object, &damaged).unwrap();
+
+    clone.git(&["pull", "-q"]);
+    let (bytes, reused) = pulled(&clone);
+    assert!(std::fs::read(clone.path("model.bin")).unwrap() == model, "the pulled file differs");
+    // The changed chunk and the three damaged ones came over the network, nothing else.
+    assert!(bytes > 3 * (16 << 10) && bytes < 3 << 20, "downloaded {bytes} bytes");
+    assert!(reused > size as u64 - (3 << 20), "reused {reused} bytes");
+    assert_eq!(clone.mvc(&["status", "--check"]).code, 0);
+}
+
+#[test]
+fn a_directory_pull_reuses_the_files_of_its_earlier_version() {
+    let env = local_project();
+    let mut big = noise(8 << 20, 41);
+    env.write("data/a/big.bin", &big);
+    env.write("data/b/other.bin", noise(4 << 20, 42));
+    env.write("data/labels.txt", "cat\ndog\n");
+    env.mvc(&["add", "-q", "data"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push", "-q"]).ok();
+    let clone = env.clone_repo();
+    clone.mvc(&["pull", "-q"]).ok();
+
+    big[(2 << 20)..(2 << 20) + (256 << 10)].copy_from_slice(&noise(256 << 10, 43));
+    env.write("data/a/big.bin", &big);
+    env.write("data/labels.txt", "cat\ndog\nbird\n");
+    env.mvc(&["add", "-q", "data"]).ok();
+    commit(&env, "v2");
+    env.mvc(&["push", "-q"]).ok();
+
+    clone.git(&["pull", "-q"]);
+    let json = clone.mvc(&["pull", "--json"]).ok().json();
+    let (bytes, reused) = (json["bytes"].as_u64().unwrap(), json["reused_bytes"].as_u64().unwrap());
+    assert!(bytes < 1 << 20, "a 256 KiB change in one file downloaded {bytes} bytes");
+    assert!(reused > (7 << 20) + (512 << 10), "reused {reused} bytes");
+    assert!(std::fs::read(clone.path("data/a/big.bin")).unwrap() == big, "the pulled file differs");
+    assert_eq!(clone.read("data/labels.txt"), "cat\ndog\nbird\n");
+    assert_eq!(clone.mvc(&["status", "--check"]).code, 0);
+}
+
+#[test]
+fn push_dedups_against_registered_versions_that_history_lacks() {
+    let env = local_project();
+    let size = 16 << 20;
+    let mut model = noise(size, 51);
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    assert!(pushed_bytes(&env) >= size as u64);
+    env.mvc(&["register", "-q", "churn", "model.bin"]).ok();
+
+    // A branch with no history: only the registry tag names v1.
+    env.git(&["checkout", "-q", "--orphan", "fresh"]);
+    model[(6 << 20)..(7 << 20)].copy_from_slice(&noise(1 << 20, 52));
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2 on a fresh branch");
+    let v2 = pushed_bytes(&env);
+    assert!(v2 < (1 << 20) + (768 << 10), "an in-place 1 MiB change sent {v2} bytes");
+
+    // A clone of that branch alone pulls v1 through the registry, then v2 reusing it.
+    let clone = env.clone_repo();
+    clone.git(&["fetch", "-q", "--tags"]);
+    clone.mvc(&["pull", "-q", "churn@latest"]).ok();
+    clone.git(&["checkout", "-q", "--", "model.bin.mvc"]);
+    let json = clone.mvc(&["pull", "--json"]).ok().json();
+    let bytes = json["bytes"].as_u64().unwrap();
+    assert!(bytes < 2 << 20, "v2 downloaded {bytes} bytes with v1 in the cache");
+    assert!(std::fs::read(clone.path("model.bin")).unwrap() == model, "the pulled file differs");
+}
+
+#[test]
+fn a_local_version_the_remote_has_no_recipe_for_is_cut_locally() {
+    let env = local_project();
+    let size = 16 << 20;
+    let mut model = noise(size, 61);
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push", "-q"]).ok();
+    let v1 = env.pointer_oid("model.bin");
+    let clone = env.clone_repo();
+    clone.mvc(&["pull", "-q"]).ok();
+
+    model[(3 << 20)..(3 << 20) + 8192].copy_from_slice(&noise(8192, 62));
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    env.mvc(&["push", "-q"]).ok();
+    // v1's recipe is gone (collected), its packs stay: v2's recipe cites them.
+    std::fs::remove_file(env.path(&format!("../remote/recipes/{v1}"))).unwrap();
+
+    clone.git(&["pull", "-q"]);
+    let json = clone.mvc(&["pull", "--json"]).ok().json();
+    let (bytes, reused) = (json["bytes"].as_u64().unwrap(), json["reused_bytes"].as_u64().unwrap());
+    assert!(bytes < 1 << 20, "an 8 KiB change downloaded {bytes} bytes");
+    assert!(reused > size as u64 - (1 << 20), "reused {reused} bytes");
+    assert!(std::fs::read(clone.path("model.bin")).unwrap() == model, "the pulled file differs");
+}

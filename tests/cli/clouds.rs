@@ -5,6 +5,7 @@
 use crate::fault_proxy::FaultProxy;
 use crate::harness::{Run, TestEnv};
 use crate::s3_server::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
+use crate::tls_proxy::TlsProxy;
 
 /// A project with one artifact and an S3 remote whose endpoint is `endpoint`.
 fn project(endpoint: Option<&str>) -> TestEnv {
@@ -178,4 +179,50 @@ fn azure_round_trip_with_a_connection_string_against_azurite() {
     assert_eq!(pushed.code, 0, "{pushed:?}");
     assert_eq!(pulled.code, 0, "{pulled:?}");
     assert_eq!(clone.read("model.bin"), "azure weights");
+}
+
+#[test]
+fn https_with_a_private_ca_works_once_this_clone_is_given_the_ca() {
+    let server = S3Server::start();
+    let tls = TlsProxy::start(&server.endpoint);
+    let env = project(Some(&tls.endpoint));
+    std::fs::write(env.path("../ca.pem"), &tls.ca_pem).unwrap();
+    let port = tls.endpoint.rsplit(':').next().unwrap().to_string();
+    let unport = |s: String| s.replace(&port, "PORT");
+    // Unknown CA: one sentence, and the hint says how to trust it.
+    let refused = with_creds(&env, &["push", "-q"], &[]).fails();
+    insta::assert_snapshot!(unport(refused.stderr), @r"
+    error: cannot connect to remote `origin` at https://127.0.0.1:PORT: the TLS handshake failed (certificate or protocol)
+    hint: if the server's certificate comes from your own CA, give mvc that CA: `mvc remote modify origin ca_bundle PATH --local` (or AWS_CA_BUNDLE for S3)
+    ");
+    // The committed config cannot choose whom TLS trusts.
+    let committed = env.mvc(&["remote", "modify", "origin", "ca_bundle", "../ca.pem"]).fails();
+    insta::assert_snapshot!(committed.stderr, @r"
+    error: `ca_bundle` of remote `origin` cannot go into the committed config: a clone must not choose whom TLS trusts
+    hint: set it for this clone: `mvc remote modify origin ca_bundle PATH --local`
+    ");
+    let by_config = env.mvc(&["config", "set", "remotes.origin.ca_bundle", "../ca.pem"]).fails();
+    assert!(by_config.stderr.contains("cannot go into the committed config"), "{}", by_config.stderr);
+    // This clone's own setting (relative to the repository root) makes push work over TLS.
+    env.mvc(&["remote", "modify", "-q", "origin", "ca_bundle", "../ca.pem", "--local"]).ok();
+    with_creds(&env, &["push", "-q"], &[]).ok();
+    env.git(&["add", ".mvc/config"]);
+    env.git(&["commit", "-qm", "remote"]);
+
+    // A clone that received a `ca_bundle` in the committed config ignores it, loudly.
+    let clone = env.clone_repo();
+    let config = clone.read(".mvc/config");
+    let endpoint_line = config.lines().find(|l| l.trim_start().starts_with("endpoint:")).expect("endpoint").to_string();
+    let indent = &endpoint_line[..endpoint_line.len() - endpoint_line.trim_start().len()];
+    clone.write(
+        ".mvc/config",
+        config.replace(&endpoint_line, &format!("{endpoint_line}\n{indent}ca_bundle: ../ca.pem")),
+    );
+    let ignored = with_creds(&clone, &["pull"], &[]).fails();
+    assert!(ignored.stderr.contains("the committed `ca_bundle` is ignored"), "{}", ignored.stderr);
+    assert!(ignored.stderr.contains("TLS handshake failed"), "{}", ignored.stderr);
+    // AWS_CA_BUNDLE, the AWS CLI's variable, is the user's own choice.
+    let ca = env.path("../ca.pem");
+    with_creds(&clone, &["pull", "-q"], &[("AWS_CA_BUNDLE", ca.to_str().unwrap())]).ok();
+    assert_eq!(clone.read("model.bin"), "weights");
 }

@@ -3,6 +3,7 @@
 mod fault_proxy;
 mod harness;
 mod s3_server;
+mod tls_proxy;
 
 mod add;
 mod cat;
@@ -30,3 +31,4 @@ mod remote_damage;
 mod remote_faults;
 mod robustness;
 mod scale;
+mod subdir;

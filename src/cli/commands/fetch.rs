@@ -107,7 +107,7 @@ fn render(ui: &Ui, report: &FetchReport, verb: &str) -> anyhow::Result<ExitCode>
             .collect();
         ui.out_json(&serde_json::json!({
             "remote": report.remote, "downloaded": s.transferred, "bytes": s.bytes,
-            "already_cached": s.present, "checkout": checkout,
+            "reused_bytes": s.reused, "already_cached": s.present, "checkout": checkout,
         }))?;
     } else {
         for c in &report.checkout {
@@ -119,8 +119,14 @@ fn render(ui: &Ui, report: &FetchReport, verb: &str) -> anyhow::Result<ExitCode>
                 Outcome::Unchanged => {}
             }
         }
+        // Bytes copied from local earlier versions are said only when there were some.
+        let reused = if s.reused > 0 {
+            format!(", {} more taken from earlier versions in the cache", human_size(s.reused))
+        } else {
+            String::new()
+        };
         ui.status(format!(
-            "{verb} {} ({}) from `{}`; {} already in the cache",
+            "{verb} {} ({}{reused}) from `{}`; {} already in the cache",
             super::count(s.transferred, "object"),
             human_size(s.bytes),
             report.remote,

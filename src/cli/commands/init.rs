@@ -13,6 +13,10 @@ pub struct InitArgs {
     /// Re-create a damaged `.mvc/config` and `.mvc/.gitignore` (the cache is kept)
     #[arg(long)]
     force: bool,
+    /// Make the current directory, below the git repository's root, a project of its own
+    /// (several projects can share one git repository, as in a monorepo)
+    #[arg(long)]
+    subdir: bool,
     /// Also commit `.mvc/config` and `.mvc/.gitignore` with this message
     #[arg(short, long, value_name = "MSG")]
     message: Option<String>,
@@ -30,7 +34,8 @@ struct InitView {
 }
 
 pub fn run(args: InitArgs, cwd: &Path, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let report = init(&InitOptions { cwd: cwd.to_path_buf(), force: args.force, message: args.message })?;
+    let report =
+        init(&InitOptions { cwd: cwd.to_path_buf(), force: args.force, subdir: args.subdir, message: args.message })?;
     if ui.json() {
         let root = report.root.display().to_string();
         ui.out_json(&InitView { root, created: report.created, commit: report.commit })?;

@@ -90,7 +90,9 @@ pub fn save(repo: &Repo, opts: &SaveOptions, reporter: &dyn Reporter) -> Result<
     let statuses = git.statuses(Some(&mut status_opts)).context("reading the workspace's git status")?;
     let mut skipped = Vec::new();
     for entry in statuses.iter() {
-        let Ok(rel) = entry.path() else { continue };
+        let Ok(git_rel) = entry.path() else { continue };
+        // A project in a subdirectory saves its own directory, not its neighbours'.
+        let Some(rel) = repo.project_path(git_rel) else { continue };
         let rel = rel.to_string();
         if crate::paths::check_workspace_rel(&rel).is_err() && !rel.starts_with(".mvc/") {
             continue;
@@ -101,18 +103,18 @@ pub fn save(repo: &Repo, opts: &SaveOptions, reporter: &dyn Reporter) -> Result<
                 skipped.push((rel, meta.len()));
             }
             Ok(meta) if meta.is_file() || meta.file_type().is_symlink() => {
-                add_workspace_file(git, &mut tree_index, &repo.root, &rel, &meta)?;
+                add_workspace_file(git, &mut tree_index, &repo.root, &rel, &repo.git_path(&rel), &meta)?;
             }
             Ok(_) => {}
             Err(_) => {
-                let _ = tree_index.remove_path(Path::new(&rel));
+                let _ = tree_index.remove_path(Path::new(&repo.git_path(&rel)));
             }
         }
     }
     // Step logs belong to the run even when a .gitignore leaves them out.
     for (rel, text) in exp::workspace_logs(&repo.root, &exp::log_patterns(&repo.config)?)? {
         let blob = git.blob(text.as_bytes()).context("storing a step log")?;
-        add_entry(&mut tree_index, &rel, blob, 0o100644, text.len() as u64)?;
+        add_entry(&mut tree_index, &repo.git_path(&rel), blob, 0o100644, text.len() as u64)?;
     }
 
     // Pointers re-recorded as `mvc commit` would, their data into the cache, without
@@ -140,7 +142,7 @@ pub fn save(repo: &Repo, opts: &SaveOptions, reporter: &dyn Reporter) -> Result<
         };
         let text = stored.pointer.to_yaml();
         let blob = git.blob(text.as_bytes()).context("storing a pointer")?;
-        add_entry(&mut tree_index, &artifact.pointer_rel, blob, 0o100644, text.len() as u64)?;
+        add_entry(&mut tree_index, &repo.git_path(&artifact.pointer_rel), blob, 0o100644, text.len() as u64)?;
         if stored.change != Change::Unchanged {
             recorded.push(stored);
         }
@@ -158,12 +160,14 @@ pub fn save(repo: &Repo, opts: &SaveOptions, reporter: &dyn Reporter) -> Result<
     Ok(SaveReport { name, commit: commit.to_string(), base: head.id().to_string(), recorded, skipped })
 }
 
-/// Adds the workspace file at `rel` (a regular file or a symlink) to `index` as a blob.
+/// Adds the workspace file at project-relative `rel` (a regular file or a symlink) to `index`
+/// as a blob at `git_rel`.
 fn add_workspace_file(
     git: &git2::Repository,
     index: &mut git2::Index,
     root: &Path,
     rel: &str,
+    git_rel: &str,
     meta: &std::fs::Metadata,
 ) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -176,7 +180,7 @@ fn add_workspace_file(
         let exec = meta.permissions().mode() & 0o111 != 0;
         (git.blob_path(&abs).with_context(|| format!("storing `{rel}`"))?, if exec { 0o100755 } else { 0o100644 })
     };
-    add_entry(index, rel, blob, mode, meta.len())
+    add_entry(index, git_rel, blob, mode, meta.len())
 }
 
 fn add_entry(index: &mut git2::Index, rel: &str, id: git2::Oid, mode: u32, size: u64) -> Result<()> {
@@ -289,16 +293,17 @@ pub fn apply(repo: &Repo, name: &str, force: bool, reporter: &dyn Reporter) -> R
         .context("comparing the experiment with the workspace")?;
     let mut files = Vec::new();
     for delta in diff.deltas() {
-        let Some(rel) = delta.old_file().path().or_else(|| delta.new_file().path()).and_then(|p| p.to_str()) else {
+        let Some(git_rel) = delta.old_file().path().or_else(|| delta.new_file().path()).and_then(|p| p.to_str()) else {
             continue;
         };
+        let Some(rel) = repo.project_path(git_rel) else { continue };
         // Untracked files the experiment lacks are left alone.
         if delta.status() == git2::Delta::Untracked || delta.status() == git2::Delta::Added {
             continue;
         }
         let abs = repo.root.join(rel);
         if !force && abs.is_file() {
-            let in_head = head_tree.get_path(Path::new(rel)).ok().map(|e| e.id());
+            let in_head = head_tree.get_path(Path::new(git_rel)).ok().map(|e| e.id());
             let now = git2::Oid::hash_file(git2::ObjectType::Blob, &abs).ok();
             let saved = now.is_some_and(|oid| Some(oid) == in_head || git.find_blob(oid).is_ok());
             if !saved {
@@ -314,13 +319,13 @@ pub fn apply(repo: &Repo, name: &str, force: bool, reporter: &dyn Reporter) -> R
         let mut checkout = git2::build::CheckoutBuilder::new();
         checkout.force().update_index(false);
         for f in &files {
-            checkout.path(f);
+            checkout.path(repo.git_path(f));
         }
         git.checkout_tree(tree.as_object(), Some(&mut checkout)).context("writing the experiment's files")?;
     }
     let staged: Vec<String> =
         files.iter().filter(|f| f.ends_with(crate::pointer::SUFFIX) || f.ends_with(".gitignore")).cloned().collect();
-    crate::git::stage(git, &staged)?;
+    crate::git::stage(git, &repo.scope, &staged)?;
     let checkout = crate::ops::checkout::checkout(
         repo,
         &crate::ops::checkout::CheckoutOptions { targets: Vec::new(), cwd: repo.root.clone(), force },

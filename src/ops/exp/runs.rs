@@ -229,7 +229,7 @@ pub fn run_values(
     patterns: &[String],
     params_file: Option<&str>,
 ) -> Result<(BTreeMap<String, Value>, BTreeMap<String, Value>)> {
-    let pointers = crate::revs::artifacts_at(&repo.git, commit)?;
+    let pointers = crate::revs::artifacts_at(&repo.git, &repo.scope, commit)?;
     let merge = |section: &str| {
         let per: Vec<(&String, BTreeMap<String, Value>)> =
             pointers.iter().map(|(p, ptr)| (p, ptr.meta.get(section).map(flatten).unwrap_or_default())).collect();
@@ -266,7 +266,7 @@ pub fn run_values(
 
 /// The params file at a commit, flattened (None when there is none or it cannot be read).
 fn tree_params(repo: &Repo, commit: git2::Oid, name: Option<&str>) -> Option<BTreeMap<String, Value>> {
-    let tree = repo.git.find_commit(commit).ok()?.tree().ok()?;
+    let tree = repo.project_tree(commit).ok()??;
     let names: Vec<&str> = match name {
         Some(n) => vec![n],
         None => vec!["params.yaml", "params.yml", "params.json"],
@@ -285,7 +285,7 @@ fn tree_params(repo: &Repo, commit: git2::Oid, name: Option<&str>) -> Option<BTr
 
 /// The last line of each step log at a commit (keys of several logs prefixed `file:`).
 pub fn log_metrics(repo: &Repo, commit: git2::Oid, patterns: &[String]) -> Result<BTreeMap<String, Value>> {
-    let logs = exp::commit_logs(&repo.git, commit, patterns)?;
+    let logs = exp::commit_logs(&repo.git, &repo.scope, commit, patterns)?;
     Ok(last_lines(&logs))
 }
 

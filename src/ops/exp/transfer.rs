@@ -51,7 +51,7 @@ fn check_git_remote(name: &str) -> Result<()> {
 /// Whether any of `commits` has a pointer (else there is no data to move).
 fn has_pointers(repo: &Repo, commits: &[git2::Oid]) -> Result<bool> {
     for c in commits {
-        if !crate::revs::artifacts_at(&repo.git, *c)?.is_empty() {
+        if !crate::revs::artifacts_at(&repo.git, &repo.scope, *c)?.is_empty() {
             return Ok(true);
         }
     }

@@ -179,7 +179,12 @@ pub fn import_dvc(opts: &ImportDvcOptions, reporter: &dyn Reporter) -> Result<Im
     }
 
     if !root.join(crate::repo::MVC_DIR).join("config").is_file() {
-        crate::ops::init::init(&crate::ops::init::InitOptions { cwd: root.clone(), force: false, message: None })?;
+        crate::ops::init::init(&crate::ops::init::InitOptions {
+            cwd: root.clone(),
+            force: false,
+            subdir: false,
+            message: None,
+        })?;
         report.initialised = true;
         report.staged.extend([".mvc/config".to_string(), ".mvc/.gitignore".to_string()]);
     }
@@ -263,7 +268,7 @@ pub fn import_dvc(opts: &ImportDvcOptions, reporter: &dyn Reporter) -> Result<Im
             report.staged.push(".mvc/config".into());
         }
     }
-    crate::git::stage(&repo.git, &report.staged)?;
+    crate::git::stage(&repo.git, &repo.scope, &report.staged)?;
     report.staged.sort();
     report.staged.dedup();
     report.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
@@ -609,7 +614,7 @@ fn replace_ignore_lines(repo: &Repo, rel: &str) -> Result<Option<String>> {
         crate::fsutil::write_atomic(&repo.abs(&gitignore), new.as_bytes(), 0o644)?;
         changed = true;
     }
-    let added = crate::git::ignore_artifact(&repo.git, &repo.root, rel)?;
+    let added = crate::git::ignore_artifact(&repo.git, &repo.scope, &repo.root, rel)?;
     Ok(if changed || added.is_some() { Some(gitignore) } else { None })
 }
 

@@ -170,8 +170,13 @@ pub fn check(
             }
             let tree = tree_cache(v.commit)?;
             for (dep, dep_oid) in crate::meta::deps(&pointer) {
-                let tracked = tree.get_path(Path::new(&format!("{dep}{}", crate::pointer::SUFFIX))).is_ok();
-                let dep_artifact = reg.declared.iter().find(|(_, d)| d.path == dep).map(|(n, _)| n.clone());
+                let dep_pointer = repo.git_path(&format!("{dep}{}", crate::pointer::SUFFIX));
+                let tracked = tree.get_path(Path::new(&dep_pointer)).is_ok();
+                let dep_artifact = reg
+                    .declared
+                    .iter()
+                    .find(|(_, d)| reg.project_path(&d.path) == Some(dep.clone()))
+                    .map(|(n, _)| n.clone());
                 if !tracked && dep_artifact.is_none() {
                     problems.push(CheckProblem {
                         version: label.clone(),

@@ -11,6 +11,7 @@ mod write;
 pub use check::{CheckProblem, check};
 pub use read::{HistoryEvent, ModelRow, VersionDetail, VersionRow, history, models, show, show_versions};
 pub use retention::{deregistered_tag_paths, retained_pointers};
+pub(crate) use write::pointer_at;
 pub use write::{Created, RegisterOptions, StageOptions, deprecate, promote, register, rollback, unassign};
 
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Reading the registry: `models`, `show` and `history` report exactly what GTO 1.10 reads
 //! from the same tags (DESIGN §3.5).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::pointer::Pointer;
 use crate::registry::{Kind, RegistryRef, TagRecord};
@@ -130,7 +130,7 @@ pub struct VersionDetail {
 pub fn show(repo: &Repo, r: &RegistryRef) -> Result<VersionDetail> {
     let reg = Registry::open(repo)?;
     let resolved = reg.resolve(r)?;
-    let path = reg.path_of(&resolved).context("the version's tag names no path")?;
+    let (_, path) = reg.locate(r)?;
     let pointer = super::write::pointer_at(repo, resolved.commit(), &path)?;
     let state = reg.artifact(&resolved.name)?;
     let index = state.versions.iter().rposition(|v| v.name == resolved.version.name && v.commit == resolved.commit());

@@ -70,11 +70,19 @@ pub fn register(repo: &Repo, opts: &RegisterOptions, rt: &tokio::runtime::Runtim
         bail!(deprecated_error(&opts.name));
     }
     let (path, declare_new) = match (reg.declared.get(&opts.name), &opts.path) {
-        (Some(d), Some(p)) if normalise(p) != d.path => bail!(hinted(
-            format!("`{}` is declared with path `{}`, not `{}`", opts.name, d.path, normalise(p)),
+        (Some(d), Some(p)) if repo.git_path(&normalise(p)) != d.path => bail!(hinted(
+            format!("`{}` is declared with path `{}`, not `{}`", opts.name, d.path, repo.git_path(&normalise(p))),
             format!("edit `{ARTIFACTS_FILE}` to move it"),
         )),
-        (Some(d), _) => (d.path.clone(), None),
+        (Some(d), _) => {
+            let path = reg.project_path(&d.path).ok_or_else(|| {
+                hinted(
+                    format!("`{}` is declared with path `{}`, outside this mvc project", opts.name, d.path),
+                    "register it from inside the project that tracks it",
+                )
+            })?;
+            (path, None)
+        }
         (None, None) => bail!(hinted(
             format!("`{}` is not declared in `{ARTIFACTS_FILE}` yet", opts.name),
             format!("give its path the first time: `mvc register {} PATH`", crate::text::shell_quote(&opts.name)),
@@ -87,8 +95,9 @@ pub fn register(repo: &Repo, opts: &RegisterOptions, rt: &tokio::runtime::Runtim
             {
                 bail!("type `{}` is not one of `.gto`'s types: {}", opts.kind, types.join(", "));
             }
+            // The registry is the git repository's: GTO reads paths from its root.
             let decl = Declared {
-                path: path.clone(),
+                path: repo.git_path(&path),
                 kind: opts.kind.clone(),
                 description: opts.description.clone().unwrap_or_default(),
             };
@@ -155,7 +164,7 @@ pub fn register(repo: &Repo, opts: &RegisterOptions, rt: &tokio::runtime::Runtim
     }
     let tag = TagName { artifact: opts.name.clone(), event: Event::Register(version.clone()), counter: None };
     let text = opts.message.clone().unwrap_or_else(|| format!("Register {}@{version}", opts.name));
-    let meta = [("path", path.clone()), ("oid", pointer.oid.to_hex()), ("version", version.to_string())];
+    let meta = [("path", repo.git_path(&path)), ("oid", pointer.oid.to_hex()), ("version", version.to_string())];
     let mut created = create_tag(repo, state, &tag, commit, &registry::tag_message(&text, &meta), opts.push)?;
     created.version = Some(version);
     created.declared_in = declared_in;
@@ -174,7 +183,7 @@ fn head(repo: &Repo) -> Result<git2::Oid> {
 
 /// Appends the declaration to `artifacts.yaml` and commits that file alone.
 fn declare(repo: &Repo, name: &str, decl: &Declared) -> Result<git2::Oid> {
-    let file = repo.root.join(ARTIFACTS_FILE);
+    let file = repo.git_root.join(ARTIFACTS_FILE);
     let mut text = std::fs::read_to_string(&file).unwrap_or_default();
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
@@ -190,16 +199,17 @@ fn declare(repo: &Repo, name: &str, decl: &Declared) -> Result<git2::Oid> {
     registry::parse_declarations(&text).context("the updated artifacts.yaml does not parse")?;
     crate::fsutil::write_atomic(&file, text.as_bytes(), 0o644)?;
     let rels = [ARTIFACTS_FILE.to_string()];
-    crate::git::stage(&repo.git, &rels)?;
-    crate::git::commit_paths(&repo.git, &rels, &format!("Declare {name} in {ARTIFACTS_FILE}"))
+    let root = crate::repo::Scope::root();
+    crate::git::stage(&repo.git, &root, &rels)?;
+    crate::git::commit_paths(&repo.git, &root, &rels, &format!("Declare {name} in {ARTIFACTS_FILE}"))
 }
 
-/// The artifact's pointer in `commit`.
+/// The artifact's pointer in `commit` (`path` project-relative).
 pub(crate) fn pointer_at(repo: &Repo, commit: git2::Oid, path: &str) -> Result<Pointer> {
     let pointer_rel = format!("{path}{}", crate::pointer::SUFFIX);
     let tree = repo.git.find_commit(commit)?.tree()?;
     let short = &commit.to_string()[..12];
-    let entry = tree.get_path(Path::new(&pointer_rel)).map_err(|_| {
+    let entry = tree.get_path(Path::new(&repo.git_path(&pointer_rel))).map_err(|_| {
         hinted(
             format!("commit {short} has no `{pointer_rel}`"),
             format!("track and commit it first: `mvc add {} -m \"...\"`", crate::text::shell_quote(path)),
