@@ -17,7 +17,12 @@ fn monorepo() -> TestEnv {
         env.write(&format!("{project}/{artifact}"), content);
         env.mvc_in(&dir, &["add", artifact, "-q", "-m", &format!("add {project}")]).ok();
         let remote = env.root.parent().unwrap().join(format!("remote-{project}"));
-        env.mvc_in(&dir, &["remote", "add", "-q", "origin", remote.to_str().unwrap(), "-m", "remote"]).ok();
+        // Loose, so the test can count each remote's objects.
+        env.mvc_in(
+            &dir,
+            &["remote", "add", "-q", "--layout", "loose", "origin", remote.to_str().unwrap(), "-m", "remote"],
+        )
+        .ok();
         env.mvc_in(&dir, &["push", "-q"]).ok();
     }
     env
@@ -244,5 +249,7 @@ fn monorepo_doc_runs_as_printed() {
     assert!(read("nlp/data.mvc").contains("path: data"));
     assert_eq!(read("vision/.gitignore"), "/model.bin\n");
     assert!(run.stdout.contains("nlp: corpus") && !run.stdout.contains("vision: model"), "{}", run.stdout);
-    assert!(base.join("remotes/vision/blake3").is_dir() && base.join("remotes/nlp/blake3").is_dir());
+    for project in ["vision", "nlp"] {
+        assert!(base.join("remotes").join(project).join("mvc-remote.yaml").is_file(), "{project} pushed to its remote");
+    }
 }
