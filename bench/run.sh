@@ -102,7 +102,7 @@ for workload in big.bin many; do
     # mvc: add, clean status, status after touching 10 files, push, clone + pull.
     repo="$work/mvc-$workload"
     git_repo "$repo"
-    (cd "$repo" && "$mvc" init -q && "$mvc" remote add -q --layout loose origin "s3://mvc/$workload" \
+    (cd "$repo" && "$mvc" init -q && "$mvc" remote add -q origin "s3://mvc/$workload" \
         && "$mvc" remote modify -q origin endpoint "$endpoint" && git add -A && git commit -qm init)
     cp -r "$work/src/$workload" "$repo/"
     measure "mvc add, $label" "$mvc" -C "$repo" add -q "$workload"
