@@ -58,7 +58,8 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
         Some(raw) => {
             let parsed = config::parse_cli_value(raw);
             crate::secrets::check_value(key, &parsed, layer)?;
-            config::set_dotted(&mut map, key, parsed)?
+            config::set_dotted(&mut map, key, parsed)?;
+            crate::ops::remote::check_own_keys_in(&map, layer)?
         }
         None => {
             if !config::unset_dotted(&mut map, key) {

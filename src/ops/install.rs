@@ -97,7 +97,9 @@ fn projects_of(script: &str) -> Vec<String> {
 
 /// Writes the hook `name` running mvc in each of `projects` (git-root-relative directories;
 /// git runs hooks at the work tree's root), one after the other, each in a subshell so its
-/// `exit 0` ends only its own part. A failing part (pre-commit's refusal) fails the hook.
+/// `exit 0` ends only its own part. A failing part (pre-commit's refusal) fails the hook; a
+/// project missing from the checked-out tree (a branch from before it, the commit deleting
+/// it) is skipped.
 fn write_hook(path: &std::path::Path, name: &str, projects: &[String]) -> Result<()> {
     let mut script = format!("#!/bin/sh\n{MARKER}\n");
     for p in projects {
@@ -106,7 +108,7 @@ fn write_hook(path: &std::path::Path, name: &str, projects: &[String]) -> Result
     script.push_str(&prelude(name));
     for p in projects {
         script.push_str(&format!(
-            "( cd -- {} || exit 1\n{}) || exit $?\n",
+            "( cd -- {} 2>/dev/null && [ -f .mvc/config ] || exit 0\n{}) || exit $?\n",
             crate::text::shell_quote(p),
             hook_body(name)
         ));

@@ -24,8 +24,22 @@ pub fn check_own_layer(name: &str, key: &str, layer: Layer) -> Result<()> {
             format!(
                 "`{key}` of remote `{name}` cannot go into the committed config: a clone must not choose whom TLS trusts"
             ),
-            format!("set it for this clone: `mvc remote modify {name} {key} PATH --local`")
+            format!("set it for this clone: `mvc remote modify {name} {key} /absolute/path --local`")
         ));
+    }
+    Ok(())
+}
+
+/// Refuses a config about to be written to `layer` that gives any remote an [`OWN_KEYS`]
+/// setting there, however it got in (a key, or a map set as one value).
+pub fn check_own_keys_in(map: &serde_json::Map<String, Value>, layer: Layer) -> Result<()> {
+    let Some(Value::Object(remotes)) = map.get("remotes") else { return Ok(()) };
+    for (name, settings) in remotes {
+        if let Value::Object(settings) = settings {
+            for key in settings.keys() {
+                check_own_layer(name, key, layer)?;
+            }
+        }
     }
     Ok(())
 }

@@ -157,8 +157,8 @@ fn own_settings(repo: &Repo, name: &str, key: &str) -> Vec<String> {
 }
 
 /// Extra root certificates for remote `rc` (a company CA, a test server's own certificate):
-/// the `ca_bundle` file set in the user's own config (`mvc remote modify NAME ca_bundle PATH
-/// --local`), or for S3 `AWS_CA_BUNDLE`. A committed `ca_bundle` is ignored: a cloned
+/// the `ca_bundle` file (an absolute path) set in the user's own config (`mvc remote modify
+/// NAME ca_bundle PATH --local`), or for S3 `AWS_CA_BUNDLE`. A committed `ca_bundle` is ignored: a cloned
 /// repository must not choose whom this machine's TLS trusts.
 fn ca_certificates(repo: &Repo, rc: &RemoteConfig, s3: bool) -> Result<Vec<object_store::Certificate>> {
     let own = own_settings(repo, &rc.name, "ca_bundle").into_iter().next();
@@ -168,9 +168,16 @@ fn ca_certificates(repo: &Repo, rc: &RemoteConfig, s3: bool) -> Result<Vec<objec
             rc.name, rc.name
         ));
     }
-    // A configured path is relative to the repository root, like a local remote's.
+    // Absolute only: a relative path would be resolved inside whichever repository runs, whose
+    // files a clone chooses.
+    if let Some(p) = own.as_deref().filter(|p| !std::path::Path::new(p).is_absolute()) {
+        bail!(hinted(
+            format!("remote `{}`: `ca_bundle` must be an absolute path, not `{}`", rc.name, crate::text::sanitize(p)),
+            format!("`mvc remote modify {} ca_bundle /absolute/path/ca.pem --local`", rc.name)
+        ));
+    }
     let env = || std::env::var_os("AWS_CA_BUNDLE").filter(|v| s3 && !v.is_empty()).map(std::path::PathBuf::from);
-    let Some(path) = own.map(|p| repo.root.join(p)).or_else(env) else { return Ok(Vec::new()) };
+    let Some(path) = own.map(std::path::PathBuf::from).or_else(env) else { return Ok(Vec::new()) };
     let shown = crate::text::sanitize(&path.to_string_lossy());
     let pem =
         std::fs::read(&path).with_context(|| format!("remote `{}`: cannot read the CA bundle `{shown}`", rc.name))?;

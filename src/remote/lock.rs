@@ -49,6 +49,10 @@ struct Holder {
     pid: u32,
     /// Seconds since the Unix epoch when the lock was taken.
     started: u64,
+    /// Boot and PID namespace of the holder ([`machine_id`]): a pid says whether its process
+    /// lives only where both match ours (not in another container with the same hostname).
+    #[serde(default)]
+    machine: String,
 }
 
 /// A lock held on a remote; [`RemoteLock::release`] deletes it (dropping it deletes it in the
@@ -106,6 +110,14 @@ fn hostname() -> String {
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
+/// This boot of this machine and this PID namespace (`boot_id:pid:[inode]`), or empty when
+/// either cannot be read; then no lock is judged by its pid.
+fn machine_id() -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let pidns = std::fs::read_link("/proc/self/ns/pid").map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    if boot.trim().is_empty() || pidns.is_empty() { String::new() } else { format!("{}:{pidns}", boot.trim()) }
+}
+
 fn pid_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
     // SAFETY: signal 0 only checks that the process exists.
@@ -144,11 +156,16 @@ impl Remote {
             .try_collect()
             .await
             .map_err(|e| self.error("listing `locks/`", e))?;
+        // Only objects directly under `locks/` and named like a lock are locks: anything else
+        // (a file someone put there, what a symlinked directory leads to) is never read,
+        // waited for or deleted.
+        let prefix = self.locks_prefix();
         Ok(metas
             .into_iter()
-            .map(|m| {
+            .filter(|m| m.location.prefix_match(&prefix).is_some_and(|rest| rest.count() == 1))
+            .filter_map(|m| {
                 let (kind, token) = parse_name(&m.location);
-                Found { location: m.location, kind, token, modified: m.last_modified.into() }
+                Some(Found { location: m.location, kind: Some(kind?), token, modified: m.last_modified.into() })
             })
             .collect())
     }
@@ -157,7 +174,8 @@ impl Remote {
     /// and gives up (deleting its own) when one that conflicts is fresh. Two that start at
     /// once both see each other, so at worst both give up; never both proceed. A conflicting
     /// lock is stale when not refreshed for [`STALE`] (by the store's clock: our own lock's
-    /// time is "now"), or when it belongs to a process of this host that is gone; an
+    /// time is "now"; a stamp from the future is not a store's), or when it belongs to a process
+    /// of this boot and PID namespace that is gone; an
     /// exclusive taker deletes stale locks. The lock is refreshed while held.
     pub async fn lock(&self, kind: LockKind, command: &str) -> Result<RemoteLock> {
         let rand = blake3::hash(format!("{:?}{:?}", SystemTime::now(), std::thread::current().id()).as_bytes())
@@ -170,6 +188,7 @@ impl Remote {
             host: hostname(),
             pid: std::process::id(),
             started: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            machine: machine_id(),
         };
         let body = serde_json::to_vec(&holder)?;
         self.store
@@ -192,9 +211,14 @@ impl Remote {
                 continue;
             }
             let age = now.duration_since(other.modified).unwrap_or_default();
+            // The store stamps every lock, ours included: one stamped well after ours was not
+            // written by a store's clock.
+            let from_the_future = other.modified.duration_since(now).unwrap_or_default() > REFRESH;
             let info = self.read_holder(&other.location).await;
-            let gone = info.as_ref().is_some_and(|h| h.host == holder.host && !pid_alive(h.pid));
-            if age > STALE || gone {
+            let gone = info.as_ref().is_some_and(|h| {
+                h.host == holder.host && !h.machine.is_empty() && h.machine == holder.machine && !pid_alive(h.pid)
+            });
+            if age > STALE || gone || from_the_future {
                 stale.push(other.location.clone());
                 continue;
             }

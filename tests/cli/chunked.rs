@@ -771,12 +771,43 @@ fn stale_and_dead_locks_are_ignored_fresh_foreign_ones_are_not() {
     // A gc of this host whose process is gone (no pid is that large).
     let dead = locks.join("exclusive-fedcba9876543210-00");
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    std::fs::write(
-        &dead,
-        format!(r#"{{"kind":"exclusive","command":"gc","host":"{}","pid":2147483647,"started":0}}"#, host.trim()),
-    )
-    .unwrap();
-    env.mvc(&["push", "--verify"]).ok();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let pidns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let lock = |machine: &str| {
+        format!(
+            r#"{{"kind":"exclusive","command":"gc","host":"{}","pid":2147483647,"started":0,"machine":"{machine}"}}"#,
+            host.trim()
+        )
+    };
+    std::fs::write(&dead, lock(&format!("{}:{}", boot.trim(), pidns.display()))).unwrap();
+    env.mvc(&["gc", "-w", "-c"]).ok();
+    assert!(!dead.exists(), "a dead process's lock is removed by gc");
+    // The same hostname in another PID namespace (a container): its pid means nothing here,
+    // so only age makes it stale.
+    std::fs::write(&dead, lock("another-boot:pid:[1]")).unwrap();
+    let run = env.mvc(&["gc", "-w", "-c"]).fails();
+    assert!(run.stderr.contains("is locked by `mvc gc`"), "{}", run.stderr);
+    // A stamp from the future is no store's: ignored, and removed.
+    let year_ahead = std::time::SystemTime::now() + std::time::Duration::from_secs(365 * 24 * 3600);
+    std::fs::File::options().write(true).open(&dead).unwrap().set_modified(year_ahead).unwrap();
+    env.mvc(&["gc", "-w", "-c"]).ok();
+    assert!(!dead.exists());
+    // Only lock-named objects directly under `locks/` are locks: gc never deletes anything
+    // else there, nor what a symlinked directory leads to, however old.
+    let outside = env.path("../precious");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("thesis.tex"), "years of work").unwrap();
+    std::fs::write(outside.join("shared-0000-00"), "named like a lock").unwrap();
+    std::fs::write(locks.join("notes.txt"), "someone's file").unwrap();
+    for f in [outside.join("thesis.tex"), outside.join("shared-0000-00"), locks.join("notes.txt")] {
+        std::fs::File::options().write(true).open(&f).unwrap().set_modified(hour_ago).unwrap();
+    }
+    std::os::unix::fs::symlink(&outside, locks.join("shared-link-00")).unwrap();
+    std::os::unix::fs::symlink(&outside, locks.join("innocent")).unwrap();
+    env.mvc(&["gc", "-w", "-c"]).ok();
+    assert_eq!(std::fs::read_to_string(outside.join("thesis.tex")).unwrap(), "years of work");
+    assert!(outside.join("shared-0000-00").exists());
+    assert!(locks.join("notes.txt").exists());
 }
 
 /// Pulls with `--json` and returns (bytes downloaded, bytes reused from the cache).

@@ -186,7 +186,9 @@ fn https_with_a_private_ca_works_once_this_clone_is_given_the_ca() {
     let server = S3Server::start();
     let tls = TlsProxy::start(&server.endpoint);
     let env = project(Some(&tls.endpoint));
-    std::fs::write(env.path("../ca.pem"), &tls.ca_pem).unwrap();
+    let ca = env.path("../ca.pem");
+    std::fs::write(&ca, &tls.ca_pem).unwrap();
+    let ca = ca.to_str().unwrap();
     let port = tls.endpoint.rsplit(':').next().unwrap().to_string();
     let unport = |s: String| s.replace(&port, "PORT");
     // Unknown CA: one sentence, and the hint says how to trust it.
@@ -196,15 +198,22 @@ fn https_with_a_private_ca_works_once_this_clone_is_given_the_ca() {
     hint: if the server's certificate comes from your own CA, give mvc that CA: `mvc remote modify origin ca_bundle PATH --local` (or AWS_CA_BUNDLE for S3)
     ");
     // The committed config cannot choose whom TLS trusts.
-    let committed = env.mvc(&["remote", "modify", "origin", "ca_bundle", "../ca.pem"]).fails();
+    let committed = env.mvc(&["remote", "modify", "origin", "ca_bundle", ca]).fails();
     insta::assert_snapshot!(committed.stderr, @r"
     error: `ca_bundle` of remote `origin` cannot go into the committed config: a clone must not choose whom TLS trusts
-    hint: set it for this clone: `mvc remote modify origin ca_bundle PATH --local`
+    hint: set it for this clone: `mvc remote modify origin ca_bundle /absolute/path --local`
     ");
-    let by_config = env.mvc(&["config", "set", "remotes.origin.ca_bundle", "../ca.pem"]).fails();
+    let by_config = env.mvc(&["config", "set", "remotes.origin.ca_bundle", ca]).fails();
     assert!(by_config.stderr.contains("cannot go into the committed config"), "{}", by_config.stderr);
-    // This clone's own setting (relative to the repository root) makes push work over TLS.
-    env.mvc(&["remote", "modify", "-q", "origin", "ca_bundle", "../ca.pem", "--local"]).ok();
+    let in_a_map =
+        env.mvc(&["config", "set", "remotes.origin", &format!("{{url: s3://{BUCKET}/models, ca_bundle: {ca}}}")]);
+    assert!(in_a_map.fails().stderr.contains("cannot go into the committed config"));
+    // A relative path would be resolved in whichever repository runs: refused.
+    env.mvc(&["remote", "modify", "-q", "origin", "ca_bundle", "ca.pem", "--local"]).ok();
+    let relative = with_creds(&env, &["push", "-q"], &[]).fails();
+    assert!(relative.stderr.contains("`ca_bundle` must be an absolute path"), "{}", relative.stderr);
+    // This clone's own setting makes push work over TLS.
+    env.mvc(&["remote", "modify", "-q", "origin", "ca_bundle", ca, "--local"]).ok();
     with_creds(&env, &["push", "-q"], &[]).ok();
     env.git(&["add", ".mvc/config"]);
     env.git(&["commit", "-qm", "remote"]);
@@ -214,15 +223,11 @@ fn https_with_a_private_ca_works_once_this_clone_is_given_the_ca() {
     let config = clone.read(".mvc/config");
     let endpoint_line = config.lines().find(|l| l.trim_start().starts_with("endpoint:")).expect("endpoint").to_string();
     let indent = &endpoint_line[..endpoint_line.len() - endpoint_line.trim_start().len()];
-    clone.write(
-        ".mvc/config",
-        config.replace(&endpoint_line, &format!("{endpoint_line}\n{indent}ca_bundle: ../ca.pem")),
-    );
+    clone.write(".mvc/config", config.replace(&endpoint_line, &format!("{endpoint_line}\n{indent}ca_bundle: {ca}")));
     let ignored = with_creds(&clone, &["pull"], &[]).fails();
     assert!(ignored.stderr.contains("the committed `ca_bundle` is ignored"), "{}", ignored.stderr);
     assert!(ignored.stderr.contains("TLS handshake failed"), "{}", ignored.stderr);
     // AWS_CA_BUNDLE, the AWS CLI's variable, is the user's own choice.
-    let ca = env.path("../ca.pem");
-    with_creds(&clone, &["pull", "-q"], &[("AWS_CA_BUNDLE", ca.to_str().unwrap())]).ok();
+    with_creds(&clone, &["pull", "-q"], &[("AWS_CA_BUNDLE", ca)]).ok();
     assert_eq!(clone.read("model.bin"), "weights");
 }

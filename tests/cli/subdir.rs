@@ -169,6 +169,15 @@ fn hooks_serve_every_project_that_installed_them() {
     let run = env.git_run(&["commit", "-qm", "b's notes"]);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("modified:    model.bin"), "{}", run.stderr);
+    // A project missing from the checked-out tree (an orphan branch, the commit removing it)
+    // is skipped, not an error.
+    env.git(&["checkout", "-q", "--orphan", "fresh"]);
+    env.git(&["rm", "-rqf", "."]);
+    env.write("x.txt", "x");
+    env.git(&["add", "x.txt"]);
+    let run = env.git_run(&["commit", "-qm", "unrelated history"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    env.git(&["checkout", "-qf", "main"]);
     // Uninstalling one project keeps the hook for the other.
     env.mvc_in(&env.path("b"), &["install", "--uninstall", "-q"]).ok();
     let hook = std::fs::read_to_string(env.path(".git/hooks/post-checkout")).unwrap();
