@@ -921,59 +921,45 @@ async fn fetch_group(
         ranges.push((p.pack, p.offset, end, vec![p]));
     }
     let temps_ref = &temps;
-    let results: Vec<Result<u64>> = futures::stream::iter(ranges)
+    let results: Vec<(Vec<usize>, Result<u64>)> = futures::stream::iter(ranges)
         .map(|(pack, start, stop, list)| async move {
-            let what = || format!("downloading pack {}", pack.short());
-            let key = remote.pack_key(&pack);
-            let bytes = tokio::select! {
-                r = remote.store().get_range(&key, start..stop) => match r {
-                    Ok(b) => b,
-                    Err(object_store::Error::NotFound { .. }) => {
-                        return Err(crate::error::hinted(
-                            format!("pack {pack} is missing from remote `{}` ({})", remote.name, remote.display_url),
-                            "push the affected artifacts again from a machine that has them",
-                        ).into());
-                    }
-                    Err(e) => return Err(remote.error(&what(), e)),
-                },
-                _ = remote.stop.raised() => return Err(remote.stop.error().unwrap_or_else(|| anyhow::anyhow!("stopped"))),
-            };
-            let n = bytes.len() as u64;
-            if n != stop - start {
-                return Err(remote.bad_pack(&pack, &format!("a read of bytes {start}..{stop} returned {n} bytes")));
-            }
-            tokio::task::block_in_place(|| place(remote, &pack, start, &bytes, &list, temps_ref))?;
-            reporter.advance(0, n);
-            Ok(n)
+            let objects: Vec<usize> = list.iter().map(|p| p.object).collect();
+            (objects, fetch_range(remote, pack, start, stop, &list, temps_ref, reporter).await)
         })
         .buffer_unordered(remote.jobs)
         .collect()
         .await;
+    // A range that failed (a missing or damaged pack) fails only the objects it was for; the
+    // others are still checked and published, as on a loose remote.
     let mut bytes = 0;
-    let mut failure = None;
-    for r in results {
+    let mut failed: HashMap<usize, anyhow::Error> = HashMap::new();
+    for (objects, r) in results {
         match r {
             Ok(n) => bytes += n,
             Err(e) => {
-                failure.get_or_insert(e);
+                for i in objects {
+                    failed.entry(i).or_insert_with(|| anyhow::anyhow!("{e:#}"));
+                }
             }
         }
     }
-    if let Some(e) = failure {
+    if let Some(stopped) = remote.stop.error() {
         for (_, path) in &temps {
             let _ = std::fs::remove_file(path);
         }
-        if let Some(stopped) = remote.stop.error() {
-            return Err(stopped);
-        }
-        return Err(e);
+        return Err(stopped);
     }
     // Every object is checked against its oid before it enters the cache.
     let mut batch = Batch::default();
     let mut failures = Vec::new();
     let mut done = 0;
-    for (r, (file, path)) in group.iter().zip(temps) {
+    for (i, (r, (file, path))) in group.iter().zip(temps).enumerate() {
         drop(file);
+        if let Some(error) = failed.remove(&i) {
+            let _ = std::fs::remove_file(&path);
+            failures.push(Failure { oid: r.oid, error });
+            continue;
+        }
         let got =
             crate::hash::hash_file(&path, &mut |_| {}).with_context(|| format!("hashing `{}`", path.display()))?;
         if got.oid == r.oid {
@@ -992,6 +978,41 @@ async fn fetch_group(
     let cache = cache.clone();
     tokio::task::spawn_blocking(move || cache.publish(batch)).await.context("publishing downloads")??;
     Ok((done, bytes, reused, failures))
+}
+
+/// Downloads pack bytes `start..stop` and places the chunks of `list` into their objects'
+/// temp files; returns the bytes downloaded.
+async fn fetch_range(
+    remote: &Remote,
+    pack: Oid,
+    start: u64,
+    stop: u64,
+    list: &[Piece],
+    temps: &[(std::fs::File, std::path::PathBuf)],
+    reporter: &dyn Reporter,
+) -> Result<u64> {
+    let what = || format!("downloading pack {}", pack.short());
+    let key = remote.pack_key(&pack);
+    let bytes = tokio::select! {
+        r = remote.store().get_range(&key, start..stop) => match r {
+            Ok(b) => b,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(crate::error::hinted(
+                    format!("pack {pack} is missing from remote `{}` ({})", remote.name, remote.display_url),
+                    "push the affected artifacts again from a machine that has them",
+                ).into());
+            }
+            Err(e) => return Err(remote.error(&what(), e)),
+        },
+        _ = remote.stop.raised() => return Err(remote.stop.error().unwrap_or_else(|| anyhow::anyhow!("stopped"))),
+    };
+    let n = bytes.len() as u64;
+    if n != stop - start {
+        return Err(remote.bad_pack(&pack, &format!("a read of bytes {start}..{stop} returned {n} bytes")));
+    }
+    tokio::task::block_in_place(|| place(remote, &pack, start, &bytes, list, temps))?;
+    reporter.advance(0, n);
+    Ok(n)
 }
 
 /// Copies the pieces `local` holds from cache objects into their temp files (in parallel, one

@@ -983,3 +983,34 @@ fn a_local_version_the_remote_has_no_recipe_for_is_cut_locally() {
     assert!(reused > size as u64 - (1 << 20), "reused {reused} bytes");
     assert!(std::fs::read(clone.path("model.bin")).unwrap() == model, "the pulled file differs");
 }
+
+#[test]
+fn a_damaged_pack_fails_only_the_artifacts_it_holds() {
+    let env = local_project();
+    env.write("model.bin", noise(300_000, 71));
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "model");
+    env.mvc(&["push", "-q"]).ok();
+    let model_pack = packs_of(&env);
+    assert_eq!(model_pack.len(), 1);
+    env.write("small.bin", noise(20_000, 72));
+    env.mvc(&["add", "-q", "small.bin"]).ok();
+    commit(&env, "small");
+    env.mvc(&["push", "-q"]).ok();
+    // One byte of the model's pack flipped, in the middle of its chunks.
+    let mut bytes = std::fs::read(&model_pack[0]).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::set_permissions(&model_pack[0], std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    std::fs::write(&model_pack[0], bytes).unwrap();
+
+    let clone = env.clone_repo();
+    let run = clone.mvc(&["pull"]).fails();
+    assert!(run.stderr.contains("is corrupt"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(clone.path("small.bin")).unwrap(),
+        noise(20_000, 72),
+        "the intact artifact is checked out"
+    );
+    assert!(!clone.path("model.bin").exists(), "nothing from the damaged pack is stored");
+}
