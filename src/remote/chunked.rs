@@ -937,8 +937,13 @@ async fn fetch_group(
         match r {
             Ok(n) => bytes += n,
             Err(e) => {
+                let (message, hint) = (e.to_string(), crate::error::hint_of(&e));
+                let copy = || match &hint {
+                    Some(h) => crate::error::hinted(message.clone(), h.clone()).into(),
+                    None => anyhow::anyhow!(message.clone()),
+                };
                 for i in objects {
-                    failed.entry(i).or_insert_with(|| anyhow::anyhow!("{e:#}"));
+                    failed.entry(i).or_insert_with(copy);
                 }
             }
         }
