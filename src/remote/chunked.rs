@@ -402,25 +402,37 @@ pub async fn push_verified(
         .filter(|o| seen.insert(*o))
         .collect();
     let damage = verify_streaming(remote, &tops, reporter).await?;
-    let bad: HashSet<Oid> = damage.iter().map(|d| d.oid).collect();
-    let redo = PushSet {
-        files: set.files.iter().filter(|f| bad.contains(&f.oid)).cloned().collect(),
-        dirs: set.dirs.iter().filter(|d| bad.contains(&d.manifest)).cloned().collect(),
-        history: Default::default(),
+    // An object without a recipe is pushed as a plain push would, deduplicated against earlier
+    // versions; one whose recipe or packs are damaged is cut into fresh packs, never citing
+    // what is damaged. Both are reported.
+    let (absent, damaged): (Vec<Damage>, Vec<Damage>) =
+        damage.into_iter().partition(|d| d.pack.is_none() && d.copy == super::transfer::RemoteCopy::Missing);
+    let subset = |of: &[Damage], history: bool| {
+        let wanted: HashSet<Oid> = of.iter().map(|d| d.oid).collect();
+        PushSet {
+            files: set.files.iter().filter(|f| wanted.contains(&f.oid)).cloned().collect(),
+            dirs: set.dirs.iter().filter(|d| wanted.contains(&d.manifest)).cloned().collect(),
+            history: if history { set.history.clone() } else { Default::default() },
+        }
     };
+    let bad: HashSet<Oid> = absent.iter().chain(&damaged).map(|d| d.oid).collect();
     let good: Vec<Oid> = tops.iter().filter(|o| !bad.contains(o)).copied().collect();
     index.mark_present(&remote.id, &good);
-    let mut stats = if bad.is_empty() {
-        TransferStats::default()
-    } else {
-        push(remote, cache, index, &redo, params, true, reporter).await?
-    };
+    let mut stats = TransferStats::default();
+    if !absent.is_empty() {
+        stats = stats.plus(&push(remote, cache, index, &subset(&absent, true), params, false, reporter).await?);
+    }
+    if !damaged.is_empty() {
+        stats = stats.plus(&push(remote, cache, index, &subset(&damaged, false), params, true, reporter).await?);
+    }
+    let mut repaired = damaged;
+    repaired.extend(absent);
     let mut objects: HashSet<Oid> = tops.iter().copied().collect();
     objects.extend(set.dirs.iter().flat_map(|d| d.files.iter().map(|f| f.oid)));
     stats.verified = objects.len() as u64;
-    stats.repaired = bad.len() as u64;
+    stats.repaired = repaired.len() as u64;
     stats.present = good.len() as u64;
-    Ok((stats, damage))
+    Ok((stats, repaired))
 }
 
 /// Where one chunk of an object being pushed lives: a pack already on the remote, or a pack

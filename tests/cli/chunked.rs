@@ -1014,3 +1014,22 @@ fn a_damaged_pack_fails_only_the_artifacts_it_holds() {
     );
     assert!(!clone.path("model.bin").exists(), "nothing from the damaged pack is stored");
 }
+
+#[test]
+fn push_verify_of_a_new_version_sends_only_what_changed() {
+    let env = local_project();
+    let mut model = noise(4 << 20, 81);
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v1");
+    env.mvc(&["push", "--verify", "-q"]).ok();
+    model[1 << 20..(1 << 20) + 100_000].copy_from_slice(&noise(100_000, 82));
+    env.write("model.bin", &model);
+    env.mvc(&["add", "-q", "model.bin"]).ok();
+    commit(&env, "v2");
+    let json = env.mvc(&["push", "--verify", "--json"]).ok().json();
+    assert!(json["bytes"].as_u64().unwrap() < 1 << 20, "v2 dedups against v1: {json}");
+    let clone = env.clone_repo();
+    clone.mvc(&["pull", "-q"]).ok();
+    assert_eq!(std::fs::read(clone.path("model.bin")).unwrap(), model);
+}
