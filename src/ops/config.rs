@@ -42,9 +42,6 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
     if let (Some((name, setting)), Some(_)) = (crate::secrets::remote_secret(key), value) {
         crate::secrets::check_layer(name, setting, layer)?;
     }
-    if let (Some((name, setting)), Some(_)) = (key.strip_prefix("remotes.").and_then(|k| k.rsplit_once('.')), value) {
-        crate::ops::remote::check_own_layer(name, setting, layer)?;
-    }
     if key == "cache.dir" && layer == Layer::Repo {
         bail!(crate::error::hinted(
             "`cache.dir` cannot be set in the committed repo config",
@@ -58,8 +55,12 @@ pub fn set(repo: &Repo, layer: Layer, key: &str, value: Option<&str>) -> Result<
         Some(raw) => {
             let parsed = config::parse_cli_value(raw);
             crate::secrets::check_value(key, &parsed, layer)?;
-            config::set_dotted(&mut map, key, parsed)?;
-            crate::ops::remote::check_own_keys_in(&map, layer)?
+            // What this value sets, as a config of its own: a `ca_bundle` may arrive as the
+            // key or inside a map, and a setting already there is not this command's doing.
+            let mut setting = serde_json::Map::new();
+            config::set_dotted(&mut setting, key, parsed.clone())?;
+            crate::ops::remote::check_own_keys_in(&setting, layer)?;
+            config::set_dotted(&mut map, key, parsed)?
         }
         None => {
             if !config::unset_dotted(&mut map, key) {
